@@ -1,0 +1,1 @@
+/* coordinator/arrivals.c: being written */

@@ -1,0 +1,1 @@
+/* models/resnet50.c: being written */

@@ -1,0 +1,1 @@
+/* models/tiny.c: being written */

@@ -1,0 +1,1 @@
+/* models/zoo.c: being written */

@@ -1,0 +1,1 @@
+/* runtime/graph.c: being written */
