@@ -1,0 +1,14 @@
+/* cli.h — the subcommands of the `mtserve` executable.  Each takes the
+ * arguments after its name (argv[0] is the subcommand) and returns the
+ * process exit code: 0 ok, 1 runtime error, 2 usage or bad input. */
+#ifndef MTS_CLI_H
+#define MTS_CLI_H
+
+/* mtserve run: one model outside MPI (cli/run.c). */
+int mts_cli_run(int argc, char **argv);
+/* mtserve export: a zoo model as an .onnx file (cli/export.c). */
+int mts_cli_export(int argc, char **argv);
+/* mtserve serve: the MPI server (cli/serve_cmd.c). */
+int mts_cli_serve(int argc, char **argv);
+
+#endif

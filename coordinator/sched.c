@@ -1,0 +1,378 @@
+/* sched.c — the scheduler core (see sched.h): ready list, worker choice,
+ * core map and grants, accounting of conflicts.  Policies decide order and
+ * block shape; this file makes sure the decisions are legal: a core is
+ * granted to at most one running block, a worker runs one block at a time,
+ * and a query stays on the worker that ran its first block. */
+#include "coordinator/sched.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "runtime/mts.h"
+
+typedef struct {
+  int busy;            /* running a block */
+  int lost;
+  size_t running;      /* query index when busy */
+  int n_last;          /* cores of the last grant: preferred again (no re-pin) */
+  int last[MTS_SCHED_MAX_HOME];
+} worker_state_t;
+
+struct mts_sched {
+  mts_sched_config_t cfg;
+  const mts_policy_t *policy;
+  mts_query_t *q;
+  size_t nq;
+  /* core map: owner[node * stride + core] = query index + 1, 0 when free */
+  size_t *owner;
+  int stride;
+  worker_state_t *w;
+  /* ready list (PENDING queries), unordered; sorted at each decision */
+  size_t *ready;
+  size_t n_ready, cap_ready;
+  double **suffix;     /* per model: [(n_layers + 1) * n_cc] remaining solo time */
+  size_t n_running;
+  int64_t conflicts, dispatches;
+  double core_busy_us;
+  /* scratch for sorting */
+  double *keys;
+  size_t cap_keys;
+};
+
+const mts_sched_config_t *mts_sched_config(const mts_sched_t *s) { return &s->cfg; }
+const mts_model_prof_t *mts_sched_model(const mts_sched_t *s, int m) { return &s->cfg.models[m]; }
+size_t mts_sched_n_running(const mts_sched_t *s) { return s->n_running; }
+size_t mts_sched_n_waiting(const mts_sched_t *s) { return s->n_ready; }
+int64_t mts_sched_conflicts(const mts_sched_t *s) { return s->conflicts; }
+int64_t mts_sched_dispatches(const mts_sched_t *s) { return s->dispatches; }
+double mts_sched_core_busy_us(const mts_sched_t *s) { return s->core_busy_us; }
+
+int mts_sched_create(const mts_sched_config_t *cfg, mts_sched_t **out) {
+  *out = NULL;
+  const mts_policy_t *p = mts_policy_find(cfg->policy ? cfg->policy : "fcfs");
+  if (!p) return mts_seterr(MTS_EINVAL, "unknown policy '%s'", cfg->policy);
+  if (cfg->n_workers <= 0 || cfg->n_workers > MTS_SCHED_MAX_WORKERS)
+    return mts_seterr(MTS_EINVAL, "scheduler: %d workers (need 1..%d)", cfg->n_workers, MTS_SCHED_MAX_WORKERS);
+  if (cfg->n_nodes <= 0 || cfg->max_cores_node <= 0)
+    return mts_seterr(MTS_EINVAL, "scheduler: no nodes or cores");
+  for (int i = 0; i < cfg->n_workers; i++) {
+    const mts_worker_desc_t *wd = &cfg->workers[i];
+    if (wd->n_home <= 0 || wd->node < 0 || wd->node >= cfg->n_nodes)
+      return mts_seterr(MTS_EINVAL, "scheduler: worker %d has an empty home or bad node", i);
+    for (int c = 0; c < wd->n_home; c++)
+      if (wd->home[c] < 0 || wd->home[c] >= cfg->max_cores_node)
+        return mts_seterr(MTS_EINVAL, "scheduler: worker %d home core %d out of range", i, wd->home[c]);
+  }
+  for (int m = 0; m < cfg->n_models; m++)
+    if (cfg->models[m].n_layers <= 0 || cfg->models[m].n_cc <= 0 || !cfg->models[m].layer_us)
+      return mts_seterr(MTS_EINVAL, "scheduler: model %d has no profile", m);
+
+  mts_sched_t *s = mts_xcalloc(1, sizeof *s);
+  s->cfg = *cfg;
+  s->policy = p;
+  s->stride = cfg->max_cores_node;
+  s->owner = mts_xcalloc((size_t)cfg->n_nodes * (size_t)s->stride, sizeof *s->owner);
+  s->w = mts_xcalloc((size_t)cfg->n_workers, sizeof *s->w);
+  s->suffix = mts_xcalloc((size_t)cfg->n_models, sizeof *s->suffix);
+  for (int m = 0; m < cfg->n_models; m++) {
+    const mts_model_prof_t *mp = &cfg->models[m];
+    double *sf = mts_xcalloc((size_t)(mp->n_layers + 1) * (size_t)mp->n_cc, sizeof *sf);
+    for (int c = 0; c < mp->n_cc; c++)
+      for (int l = mp->n_layers - 1; l >= 0; l--)
+        sf[l * mp->n_cc + c] = sf[(l + 1) * mp->n_cc + c] + mp->layer_us[l * mp->n_cc + c];
+    s->suffix[m] = sf;
+  }
+  *out = s;
+  return 0;
+}
+
+void mts_sched_destroy(mts_sched_t *s) {
+  if (!s) return;
+  for (int m = 0; m < s->cfg.n_models; m++) free(s->suffix[m]);
+  free(s->suffix);
+  free(s->owner);
+  free(s->w);
+  free(s->ready);
+  free(s->keys);
+  free(s);
+}
+
+void mts_sched_set_queries(mts_sched_t *s, mts_query_t *q, size_t n) {
+  s->q = q;
+  s->nq = n;
+}
+
+double mts_sched_remaining_us(const mts_sched_t *s, const mts_query_t *q, int c) {
+  const mts_model_prof_t *mp = &s->cfg.models[q->model];
+  if (c < 1) c = 1;
+  if (c > mp->n_cc) c = mp->n_cc;
+  int l = q->next_layer < 0 ? 0 : q->next_layer > mp->n_layers ? mp->n_layers : q->next_layer;
+  return s->suffix[q->model][l * mp->n_cc + (c - 1)];
+}
+
+static void ready_push(mts_sched_t *s, size_t qi) {
+  if (s->n_ready == s->cap_ready) {
+    s->cap_ready = s->cap_ready ? s->cap_ready * 2 : 64;
+    s->ready = mts_xrealloc(s->ready, s->cap_ready * sizeof *s->ready);
+  }
+  s->ready[s->n_ready++] = qi;
+}
+
+static void ready_remove_at(mts_sched_t *s, size_t i) {
+  s->ready[i] = s->ready[--s->n_ready];
+}
+
+void mts_sched_arrive(mts_sched_t *s, size_t qi, int64_t now_us) {
+  (void)now_us;
+  mts_query_t *q = &s->q[qi];
+  q->state = MTS_Q_PENDING;
+  q->worker = -1;
+  q->next_layer = 0;
+  ready_push(s, qi);
+}
+
+static size_t *owner_of(mts_sched_t *s, int worker, int core) {
+  return &s->owner[(size_t)s->cfg.workers[worker].node * (size_t)s->stride + (size_t)core];
+}
+
+static void free_cores_of(mts_sched_t *s, size_t qi) {
+  mts_query_t *q = &s->q[qi];
+  if (q->worker < 0) return;
+  const mts_worker_desc_t *wd = &s->cfg.workers[q->worker];
+  for (int c = 0; c < wd->n_home; c++) {
+    size_t *o = owner_of(s, q->worker, wd->home[c]);
+    if (*o == qi + 1) *o = 0;
+  }
+  worker_state_t *ws = &s->w[q->worker];
+  if (ws->busy && ws->running == qi) ws->busy = 0;
+}
+
+void mts_sched_complete(mts_sched_t *s, size_t qi, int ok, int64_t now_us, double exec_us) {
+  mts_query_t *q = &s->q[qi];
+  if (q->state != MTS_Q_RUNNING) return; /* late completion of an aborted query */
+  free_cores_of(s, qi);
+  s->n_running--;
+  q->exec_us += exec_us;
+  if (!ok) {
+    q->state = MTS_Q_FAILED;
+    q->reason = MTS_REASON_WORKER_ERROR;
+    q->done_us = now_us;
+    return;
+  }
+  if (q->next_layer >= s->cfg.models[q->model].n_layers) {
+    q->state = MTS_Q_COMPLETED;
+    q->done_us = now_us;
+  } else {
+    q->state = MTS_Q_PENDING;
+    ready_push(s, qi);
+  }
+}
+
+int mts_sched_worker_lost(mts_sched_t *s, int worker, int64_t now_us) {
+  int n = 0;
+  s->w[worker].lost = 1;
+  for (size_t i = 0; i < s->nq; i++) {
+    mts_query_t *q = &s->q[i];
+    if (q->worker != worker || (q->state != MTS_Q_PENDING && q->state != MTS_Q_RUNNING)) continue;
+    if (q->state == MTS_Q_RUNNING) {
+      free_cores_of(s, i);
+      s->n_running--;
+    } else {
+      for (size_t r = 0; r < s->n_ready; r++)
+        if (s->ready[r] == i) {
+          ready_remove_at(s, r);
+          break;
+        }
+    }
+    q->state = MTS_Q_FAILED;
+    q->reason = MTS_REASON_WORKER_LOST;
+    q->done_us = now_us;
+    n++;
+  }
+  s->w[worker].busy = 0;
+  return n;
+}
+
+static int count_free(mts_sched_t *s, int w) {
+  const mts_worker_desc_t *wd = &s->cfg.workers[w];
+  int n = 0;
+  for (int c = 0; c < wd->n_home; c++) n += *owner_of(s, w, wd->home[c]) == 0;
+  return n;
+}
+
+/* The worker for q: its bound worker if idle, else for an unbound query the
+ * idle worker with the most free cores (ties: lowest index).  -1 if none. */
+static int pick_worker(mts_sched_t *s, const mts_query_t *q, int *free_out) {
+  if (q->worker >= 0) {
+    worker_state_t *ws = &s->w[q->worker];
+    if (ws->busy || ws->lost) return -1;
+    *free_out = count_free(s, q->worker);
+    return q->worker;
+  }
+  int best = -1, best_free = 0;
+  for (int w = 0; w < s->cfg.n_workers; w++) {
+    if (s->w[w].busy || s->w[w].lost) continue;
+    int f = count_free(s, w);
+    if (f > best_free) {
+      best = w;
+      best_free = f;
+    }
+  }
+  *free_out = best_free;
+  return best;
+}
+
+/* Grants n cores of worker w's home to query qi: the worker's previous
+ * cores first (its threads are already pinned there), then in home order. */
+static int grant(mts_sched_t *s, int w, size_t qi, int n, int *cores) {
+  worker_state_t *ws = &s->w[w];
+  const mts_worker_desc_t *wd = &s->cfg.workers[w];
+  int k = 0;
+  for (int i = 0; i < ws->n_last && k < n; i++) {
+    size_t *o = owner_of(s, w, ws->last[i]);
+    if (*o == 0) {
+      *o = qi + 1;
+      cores[k++] = ws->last[i];
+    }
+  }
+  for (int c = 0; c < wd->n_home && k < n; c++) {
+    size_t *o = owner_of(s, w, wd->home[c]);
+    if (*o == 0) {
+      *o = qi + 1;
+      cores[k++] = wd->home[c];
+    }
+  }
+  memcpy(ws->last, cores, (size_t)k * sizeof *cores);
+  ws->n_last = k;
+  return k;
+}
+
+static const mts_sched_t *sort_ctx;
+static int cmp_ready(const void *a, const void *b) {
+  double ka = sort_ctx->keys[*(const size_t *)a], kb = sort_ctx->keys[*(const size_t *)b];
+  if (ka < kb) return -1;
+  if (ka > kb) return 1;
+  size_t ia = *(const size_t *)a, ib = *(const size_t *)b;
+  return ia < ib ? -1 : ia > ib;
+}
+
+int mts_sched_decide(mts_sched_t *s, int64_t now_us, mts_decision_t *out, int max) {
+  int n = 0;
+  if (s->n_ready == 0 || max <= 0) return 0;
+  /* Order the ready list by the policy's priority (ties: table order). */
+  if (s->cap_keys < s->nq) {
+    s->cap_keys = s->nq * 2;
+    s->keys = mts_xrealloc(s->keys, s->cap_keys * sizeof *s->keys);
+  }
+  for (size_t i = 0; i < s->n_ready; i++)
+    s->keys[s->ready[i]] = s->policy->priority(s, &s->q[s->ready[i]], now_us);
+  sort_ctx = s;
+  qsort(s->ready, s->n_ready, sizeof *s->ready, cmp_ready);
+
+  size_t i = 0;
+  while (i < s->n_ready && n < max) {
+    size_t qi = s->ready[i];
+    mts_query_t *q = &s->q[qi];
+    const mts_model_prof_t *mp = &s->cfg.models[q->model];
+    if (s->cfg.drop_hopeless &&
+        now_us + (int64_t)mts_sched_remaining_us(s, q, mp->n_cc) > q->deadline_us) {
+      q->state = MTS_Q_DROPPED;
+      q->reason = MTS_REASON_DEADLINE;
+      q->done_us = now_us;
+      memmove(&s->ready[i], &s->ready[i + 1], (s->n_ready - i - 1) * sizeof *s->ready);
+      s->n_ready--;
+      out[n++] = (mts_decision_t){.kind = MTS_DEC_DROP, .query = qi, .worker = q->worker,
+                                  .reason = MTS_REASON_DEADLINE};
+      continue;
+    }
+    int free_cores = 0;
+    int w = pick_worker(s, q, &free_cores);
+    mts_plan_t plan;
+    if (w < 0 || free_cores == 0 || !s->policy->plan(s, q, free_cores, now_us, &plan) ||
+        plan.min_cores > free_cores || plan.last <= q->next_layer || plan.last > mp->n_layers) {
+      if (s->policy->strict_order) break;
+      i++;
+      continue;
+    }
+    mts_decision_t *d = &out[n++];
+    memset(d, 0, sizeof *d);
+    d->kind = MTS_DEC_DISPATCH;
+    d->query = qi;
+    d->worker = w;
+    d->first = q->next_layer;
+    d->last = plan.last;
+    d->version = plan.version;
+    d->asked = plan.n_cores;
+    d->n_cores = grant(s, w, qi, plan.n_cores < free_cores ? plan.n_cores : free_cores, d->cores);
+    d->release = plan.last == mp->n_layers;
+    d->predicted_us = plan.predicted_us;
+    if (d->n_cores < plan.n_cores) {
+      s->conflicts++;
+      q->conflicts++;
+    }
+    s->w[w].busy = 1;
+    s->w[w].running = qi;
+    if (q->worker < 0) {
+      q->worker = w;
+      q->first_start_us = now_us;
+    }
+    q->state = MTS_Q_RUNNING;
+    q->next_layer = plan.last;
+    q->blocks++;
+    s->n_running++;
+    s->dispatches++;
+    s->core_busy_us += plan.predicted_us * d->n_cores;
+    memmove(&s->ready[i], &s->ready[i + 1], (s->n_ready - i - 1) * sizeof *s->ready);
+    s->n_ready--;
+  }
+  return n;
+}
+
+int mts_sched_drop_waiting(mts_sched_t *s, int reason, int64_t now_us) {
+  int n = (int)s->n_ready;
+  for (size_t i = 0; i < s->n_ready; i++) {
+    mts_query_t *q = &s->q[s->ready[i]];
+    q->state = MTS_Q_DROPPED;
+    q->reason = reason;
+    q->done_us = now_us;
+  }
+  s->n_ready = 0;
+  return n;
+}
+
+int mts_sched_abort_running(mts_sched_t *s, int reason, int64_t now_us) {
+  int n = 0;
+  for (size_t i = 0; i < s->nq; i++) {
+    mts_query_t *q = &s->q[i];
+    if (q->state != MTS_Q_RUNNING) continue;
+    free_cores_of(s, i);
+    s->n_running--;
+    q->state = MTS_Q_DROPPED;
+    q->reason = reason;
+    q->done_us = now_us;
+    n++;
+  }
+  return n;
+}
+
+int mts_sched_check(const mts_sched_t *s) {
+  size_t running = 0;
+  for (size_t i = 0; i < s->nq; i++) running += s->q[i].state == MTS_Q_RUNNING;
+  if (running != s->n_running)
+    return mts_seterr(MTS_ESTATE, "scheduler: %zu running queries, counter says %zu", running, s->n_running);
+  /* every owned core belongs to a running query bound to a worker whose home has it */
+  size_t cells = (size_t)s->cfg.n_nodes * (size_t)s->stride;
+  for (size_t c = 0; c < cells; c++) {
+    size_t o = s->owner[c];
+    if (!o) continue;
+    if (o - 1 >= s->nq || s->q[o - 1].state != MTS_Q_RUNNING)
+      return mts_seterr(MTS_ESTATE, "scheduler: core %zu held by query %zu that is not running", c, o - 1);
+  }
+  for (int w = 0; w < s->cfg.n_workers; w++) {
+    int held = 0;
+    for (size_t i = 0; i < s->nq; i++)
+      held += s->q[i].state == MTS_Q_RUNNING && s->q[i].worker == w;
+    if (held > 1) return mts_seterr(MTS_ESTATE, "scheduler: worker %d runs %d blocks at once", w, held);
+  }
+  return 0;
+}

@@ -1,0 +1,140 @@
+/* sched.h — the global QoS scheduler: pure logic, no MPI, no clock reads,
+ * no I/O.  It receives events (arrival, completion) with the current time
+ * and returns decisions (dispatch a block of a query to a worker with a set
+ * of cores and a version; drop a query).  The transport (mpi or sim) carries
+ * the decisions out and brings completions back.
+ *
+ * State it owns: the core map (per node: which running block holds each
+ * core), the workers' state (idle/running, bound queries), and the ready
+ * list.  The query table itself (mts_query_t array) belongs to the caller,
+ * which passes a pointer that stays valid (may be reallocated between calls:
+ * pass the new pointer with mts_sched_set_queries).
+ *
+ * Policies plug in through mts_policy_t: they order ready queries and plan
+ * the next block of one query on one worker (layer range, core count,
+ * version); the core does worker choice, core grants, binding and counting.
+ *
+ * Threading: none; one scheduler is used by one thread. */
+#ifndef MTS_SCHED_H
+#define MTS_SCHED_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "coordinator/query.h"
+
+#define MTS_SCHED_MAX_CC 64      /* core counts per profile */
+#define MTS_SCHED_MAX_WORKERS 256
+#define MTS_SCHED_MAX_HOME 256   /* cores in one worker's home */
+
+/* Profile of one model as the scheduler sees it. */
+typedef struct {
+  int n_layers;
+  int n_cc;                      /* core counts profiled: 1..n_cc */
+  const double *layer_us;        /* [n_layers * n_cc]: solo latency of layer l on (c+1) cores */
+  double model_us[MTS_SCHED_MAX_CC]; /* whole model, per core count */
+} mts_model_prof_t;
+
+typedef struct {
+  int rank;                      /* MPI rank (or sim worker id) */
+  int node;                      /* node index: cores are per node */
+  int n_home;
+  int home[MTS_SCHED_MAX_HOME];  /* OS core ids this worker may use */
+} mts_worker_desc_t;
+
+typedef struct {
+  const char *policy;            /* "fcfs", ... */
+  int cores_per_query;           /* fcfs/static: cores per block */
+  int drop_hopeless;             /* drop queries that can no longer meet QoS */
+  int n_models;
+  const mts_model_prof_t *models;
+  int n_workers;
+  const mts_worker_desc_t *workers;
+  int n_tenants;
+  const double *tenant_qos_us;   /* per tenant */
+  const int *tenant_model;       /* per tenant: model index */
+  int max_cores_node;            /* size of the largest node core id + 1 */
+  int n_nodes;
+} mts_sched_config_t;
+
+typedef enum { MTS_DEC_DISPATCH = 0, MTS_DEC_DROP } mts_dec_kind_t;
+
+typedef struct {
+  mts_dec_kind_t kind;
+  size_t query;                  /* index in the query table */
+  int worker;                    /* index into config workers */
+  int first, last;               /* layer range [first, last) */
+  int version;
+  int n_cores;
+  int cores[MTS_SCHED_MAX_HOME]; /* granted OS core ids */
+  int asked;                     /* cores the policy asked for */
+  int release;                   /* last block: the worker frees the context */
+  double predicted_us;           /* predicted block duration */
+  int reason;                    /* MTS_DEC_DROP: mts_reason_t */
+} mts_decision_t;
+
+typedef struct mts_sched mts_sched_t;
+
+/* What a policy plans for one query on one worker. */
+typedef struct {
+  int last;                      /* exclusive end of the block */
+  int n_cores;                   /* cores asked for (>= 1) */
+  int min_cores;                 /* fewest it accepts (conflict if < n_cores) */
+  int version;
+  double predicted_us;
+} mts_plan_t;
+
+typedef struct {
+  const char *name;
+  /* Priority key of a ready query: smaller runs first. */
+  double (*priority)(const mts_sched_t *s, const mts_query_t *q, int64_t now_us);
+  /* Plans the next block of q given free_cores free cores on the chosen
+   * worker; returns 1 with *out filled, 0 to let q wait. */
+  int (*plan)(const mts_sched_t *s, const mts_query_t *q, int free_cores,
+              int64_t now_us, mts_plan_t *out);
+  int strict_order;              /* stop at the first ready query that cannot run */
+} mts_policy_t;
+
+/* Looks a policy up by name (NULL if unknown); names: see mts_policy_names. */
+const mts_policy_t *mts_policy_find(const char *name);
+const char *const *mts_policy_names(void);
+
+int mts_sched_create(const mts_sched_config_t *cfg, mts_sched_t **out);
+void mts_sched_destroy(mts_sched_t *s);
+void mts_sched_set_queries(mts_sched_t *s, mts_query_t *q, size_t n);
+
+/* A query (already in the table at index qi, state PENDING) arrived. */
+void mts_sched_arrive(mts_sched_t *s, size_t qi, int64_t now_us);
+/* The block of query qi running on its worker ended (ok = 0: failed).
+ * Frees its cores; updates the query (next_layer, state COMPLETED when the
+ * last layer ran, FAILED with reason WORKER_ERROR when !ok). */
+void mts_sched_complete(mts_sched_t *s, size_t qi, int ok, int64_t now_us,
+                        double exec_us);
+/* Marks a worker lost: its running and bound queries fail (WORKER_LOST) and
+ * it receives no more work.  Returns the number of queries failed. */
+int mts_sched_worker_lost(mts_sched_t *s, int worker, int64_t now_us);
+/* Computes decisions at now_us into out (up to max); returns the count.
+ * Dispatch decisions are already applied (cores granted, query RUNNING);
+ * drop decisions are applied too (query DROPPED). */
+int mts_sched_decide(mts_sched_t *s, int64_t now_us, mts_decision_t *out, int max);
+/* Drops every unfinished query that is not running (reason), returns count. */
+int mts_sched_drop_waiting(mts_sched_t *s, int reason, int64_t now_us);
+/* Fails/drops running queries too (at the end of a grace period). */
+int mts_sched_abort_running(mts_sched_t *s, int reason, int64_t now_us);
+
+/* Read-only views for policies and reports. */
+const mts_sched_config_t *mts_sched_config(const mts_sched_t *s);
+const mts_model_prof_t *mts_sched_model(const mts_sched_t *s, int model);
+size_t mts_sched_n_running(const mts_sched_t *s);
+size_t mts_sched_n_waiting(const mts_sched_t *s);
+int64_t mts_sched_conflicts(const mts_sched_t *s);
+int64_t mts_sched_dispatches(const mts_sched_t *s);
+/* Remaining solo time of q from next_layer on c cores (c >= 1). */
+double mts_sched_remaining_us(const mts_sched_t *s, const mts_query_t *q, int c);
+/* Core-busy microseconds granted so far (for utilisation). */
+double mts_sched_core_busy_us(const mts_sched_t *s);
+/* Checks internal invariants (no core granted twice, counts consistent);
+ * 0 if they hold, else MTS_ESTATE with a message.  For tests. */
+int mts_sched_check(const mts_sched_t *s);
+
+#endif

@@ -1,0 +1,581 @@
+/* serve.c — rank 0 of `mtserve serve` (see serve.h): MPI handshake, homes,
+ * QoS resolution, the MPI transport for the engine, shutdown and reports. */
+#include "coordinator/serve.h"
+
+#include <errno.h>
+#include <jansson.h>
+#include <mpi.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/resource.h>
+#include <sys/stat.h>
+#include <time.h>
+
+#include "coordinator/arrivals.h"
+#include "coordinator/engine.h"
+#include "coordinator/metrics.h"
+#include "coordinator/sched.h"
+#include "coordinator/workload.h"
+#include "proto/msg.h"
+#include "runtime/mts.h"
+
+#define HELLO_TIMEOUT_US (60LL * 1000000)
+#define READY_TIMEOUT_US (600LL * 1000000)
+#define BYE_TIMEOUT_US (10LL * 1000000)
+
+typedef struct {
+  int rank;
+  int node;
+  char host[256];
+  int n_cores;
+  int cores[MTS_SCHED_MAX_HOME];
+  int llc_of[MTS_SCHED_MAX_HOME];
+  int n_home;
+  int home[MTS_SCHED_MAX_HOME];
+  double load_ms;
+  double cpu_ms, wall_ms, busy_ms;
+  int64_t blocks;
+  int said_bye;
+} wk_t;
+
+typedef struct {
+  int n_models;
+  char *names[MTS_MAX_TENANTS];
+  mts_model_prof_t prof[MTS_MAX_TENANTS];
+  double *layer_us[MTS_MAX_TENANTS];
+  char **layer_names[MTS_MAX_TENANTS];
+} models_t;
+
+/* ---- MPI transport ----------------------------------------------------- */
+typedef struct {
+  int64_t t0;       /* mts_now_us() at run start */
+  wk_t *wk;
+  int n_wk;
+  int64_t *rank_to_wk;
+  int size;
+} mpi_tr_t;
+
+static int64_t tr_now(void *impl) {
+  mpi_tr_t *t = impl;
+  return mts_now_us() - t->t0;
+}
+
+static int tr_dispatch(void *impl, const mts_decision_t *d, const mts_query_t *q) {
+  mpi_tr_t *t = impl;
+  Mts__Msg m = MTS__MSG__INIT;
+  Mts__Dispatch di = MTS__DISPATCH__INIT;
+  int32_t cores[MTS_SCHED_MAX_HOME];
+  for (int i = 0; i < d->n_cores; i++) cores[i] = d->cores[i];
+  di.query = d->query;
+  di.model = q->model;
+  di.first = d->first;
+  di.last = d->last;
+  di.n_cores = (size_t)d->n_cores;
+  di.cores = cores;
+  di.version = d->version;
+  di.release = d->release;
+  di.sent_us = mts_now_us();
+  m.body_case = MTS__MSG__BODY_DISPATCH;
+  m.dispatch = &di;
+  return mts_msg_send(&m, t->wk[d->worker].rank);
+}
+
+static int tr_wait(void *impl, int64_t deadline, int64_t expect, mts_completion_ev_t *ev) {
+  mpi_tr_t *t = impl;
+  for (;;) {
+    Mts__Msg *m = NULL;
+    int src = -1;
+    int rc = mts_msg_poll(&m, &src);
+    if (rc < 0) return rc;
+    if (rc == 1) {
+      if (m->body_case == MTS__MSG__BODY_COMPLETION) {
+        Mts__Completion *c = m->completion;
+        ev->query = (size_t)c->query;
+        ev->ok = c->status == MTS__STATUS__STATUS_OK;
+        ev->exec_us = (double)(c->end_us - c->start_us);
+        snprintf(ev->error, sizeof ev->error, "%s", c->error ? c->error : "");
+        mts_msg_free(m);
+        return 1;
+      }
+      MTS_LOG(MTS_LOG_WARN, "unexpected message %d from rank %d during the run", (int)m->body_case, src);
+      mts_msg_free(m);
+      continue;
+    }
+    int64_t now = tr_now(t);
+    if (now >= deadline) return 0;
+    /* Sleep coarsely until shortly before the predicted completion, then
+     * poll finely; never past the deadline.  Idle: up to 1 ms. */
+    int64_t nap;
+    if (expect < 0) nap = 1000;
+    else if (now < expect - 300) nap = expect - 200 - now;
+    else if (now < expect + 3000) nap = 25;
+    else nap = 200;
+    if (nap > 2000) nap = 2000;
+    if (nap > deadline - now) nap = deadline - now;
+    mts_sleep_us(nap);
+  }
+}
+
+/* ---- helpers ------------------------------------------------------------ */
+static void shutdown_all(int size, const char *reason) {
+  Mts__Msg m = MTS__MSG__INIT;
+  Mts__Shutdown sd = MTS__SHUTDOWN__INIT;
+  sd.reason = (char *)reason;
+  m.body_case = MTS__MSG__BODY_SHUTDOWN;
+  m.shutdown = &sd;
+  for (int r = 1; r < size; r++) mts_msg_send(&m, r);
+}
+
+static int mkdir_p(const char *path) {
+  char buf[4096];
+  snprintf(buf, sizeof buf, "%s", path);
+  for (char *p = buf + 1; *p; p++) {
+    if (*p != '/') continue;
+    *p = 0;
+    if (mkdir(buf, 0755) != 0 && errno != EEXIST) return -1;
+    *p = '/';
+  }
+  if (mkdir(buf, 0755) != 0 && errno != EEXIST) return -1;
+  return 0;
+}
+
+/* Gives every worker a home.  "llc": the node's LLC domains are dealt out
+ * round-robin (a worker gets several domains when there are more domains
+ * than workers; several workers share a domain when there are fewer, and the
+ * core map keeps their grants apart).  "node": every worker's home is the
+ * whole node. */
+static void assign_homes(wk_t *wk, int n_wk, const char *mode) {
+  for (int i = 0; i < n_wk; i++) wk[i].node = -1;
+  int n_nodes = 0;
+  for (int i = 0; i < n_wk; i++) {
+    if (wk[i].node >= 0) continue;
+    int members[MTS_SCHED_MAX_WORKERS], nm = 0;
+    for (int j = i; j < n_wk; j++)
+      if (wk[j].node < 0 && !strcmp(wk[j].host, wk[i].host)) {
+        wk[j].node = n_nodes;
+        members[nm++] = j;
+      }
+    n_nodes++;
+    const wk_t *ref = &wk[i];
+    int n_llc = 0;
+    for (int c = 0; c < ref->n_cores; c++)
+      if (ref->llc_of[c] + 1 > n_llc) n_llc = ref->llc_of[c] + 1;
+    for (int k = 0; k < nm; k++) {
+      wk_t *w = &wk[members[k]];
+      w->n_home = 0;
+      for (int c = 0; c < ref->n_cores; c++) {
+        int dom = ref->llc_of[c];
+        int mine = !strcmp(mode, "node") ? 1
+                   : nm <= n_llc         ? dom % nm == k
+                                         : dom == k % n_llc;
+        if (mine) w->home[w->n_home++] = ref->cores[c];
+      }
+    }
+  }
+}
+
+static void models_free(models_t *m) {
+  for (int i = 0; i < m->n_models; i++) {
+    free(m->layer_us[i]);
+    if (m->layer_names[i])
+      for (int l = 0; l < m->prof[i].n_layers; l++) free(m->layer_names[i][l]);
+    free(m->layer_names[i]);
+  }
+}
+
+static int model_index(models_t *m, const char *name) {
+  for (int i = 0; i < m->n_models; i++)
+    if (!strcmp(m->names[i], name)) return i;
+  m->names[m->n_models] = (char *)name;
+  return m->n_models++;
+}
+
+static double cpu_ms_self(void) {
+  struct rusage ru;
+  getrusage(RUSAGE_SELF, &ru);
+  return (double)ru.ru_utime.tv_sec * 1e3 + (double)ru.ru_utime.tv_usec / 1e3 +
+         (double)ru.ru_stime.tv_sec * 1e3 + (double)ru.ru_stime.tv_usec / 1e3;
+}
+
+/* ---- main -------------------------------------------------------------- */
+int mts_coordinator_main(const mts_serve_opts_t *o) {
+  int size = 1, rc = 0, exit_code = 0;
+  mts_workload_t *w = NULL;
+  wk_t *wk = NULL;
+  models_t md = {0};
+  mts_arrival_t *arr = NULL;
+  size_t n_arr = 0;
+  mts_sched_t *sched = NULL;
+  mts_engine_result_t res = {0};
+  mts_worker_desc_t *wdesc = NULL;
+  char out_dir[4096], path[4200];
+  const char *policy = o->policy ? o->policy : "fcfs";
+  MPI_Comm_size(MPI_COMM_WORLD, &size);
+
+  if (size < 2) {
+    fprintf(stderr, "mtserve serve: needs at least 2 MPI ranks (rank 0 coordinates, ranks >= 1 run "
+                    "models); got %d.\n  e.g. mpirun --allow-run-as-root --oversubscribe -np 3 mtserve serve "
+                    "--workload demo\n", size);
+    return 2;
+  }
+  if (!mts_policy_find(policy)) {
+    fprintf(stderr, "mtserve serve: unknown policy '%s' (available:", policy);
+    for (const char *const *p = mts_policy_names(); *p; p++) fprintf(stderr, " %s", *p);
+    fprintf(stderr, ")\n");
+    shutdown_all(size, "bad arguments");
+    return 2;
+  }
+  if ((rc = mts_workload_open(o->workload, &w)) != 0) {
+    fprintf(stderr, "mtserve serve: %s\n", mts_errmsg());
+    shutdown_all(size, "bad workload");
+    return 2;
+  }
+  double duration = o->duration_s > 0 ? o->duration_s : w->duration_s;
+  double warmup = w->warmup_s < duration ? w->warmup_s : 0;
+  uint64_t seed = o->seed ? o->seed : w->seed;
+  int cpq = o->cores_per_query > 0 ? o->cores_per_query : w->cores_per_query > 0 ? w->cores_per_query : 1;
+  w->duration_s = duration;
+  /* Arrivals (and trace errors) before any model is loaded. */
+  if ((rc = mts_arrivals_build(w, o->rate_scale > 0 ? o->rate_scale : 1.0, seed, &arr, &n_arr)) != 0) {
+    fprintf(stderr, "mtserve serve: %s\n", mts_errmsg());
+    shutdown_all(size, "bad workload");
+    exit_code = 2;
+    goto out;
+  }
+
+  /* Output directory. */
+  if (o->out_dir) {
+    snprintf(out_dir, sizeof out_dir, "%s", o->out_dir);
+  } else {
+    time_t now = time(NULL);
+    struct tm tm;
+    localtime_r(&now, &tm);
+    strftime(out_dir, sizeof out_dir, "results/%Y%m%d-%H%M%S", &tm);
+  }
+  if (mkdir_p(out_dir) != 0) {
+    fprintf(stderr, "mtserve serve: cannot create output directory %s: %s\n", out_dir, strerror(errno));
+    shutdown_all(size, "bad output directory");
+    exit_code = 2;
+    goto out;
+  }
+
+  /* Hello from every worker. */
+  int n_wk = size - 1;
+  wk = mts_xcalloc((size_t)n_wk, sizeof *wk);
+  for (int got = 0; got < n_wk;) {
+    Mts__Msg *m = NULL;
+    int src = -1;
+    rc = mts_msg_wait(&m, &src, mts_now_us() + HELLO_TIMEOUT_US, 50, 2000);
+    if (rc <= 0) {
+      fprintf(stderr, "mtserve serve: %s\n", rc == 0 ? "timed out waiting for workers to start" : mts_errmsg());
+      shutdown_all(size, "start-up failed");
+      exit_code = 1;
+      goto out;
+    }
+    if (m->body_case == MTS__MSG__BODY_HELLO && src >= 1 && src < size && m->hello->topology) {
+      wk_t *x = &wk[src - 1];
+      Mts__Topology *tp = m->hello->topology;
+      x->rank = src;
+      snprintf(x->host, sizeof x->host, "%s", tp->host);
+      x->n_cores = (int)(tp->n_cores < MTS_SCHED_MAX_HOME ? tp->n_cores : MTS_SCHED_MAX_HOME);
+      for (int c = 0; c < x->n_cores; c++) {
+        x->cores[c] = tp->cores[c];
+        x->llc_of[c] = c < (int)tp->n_llc_of ? tp->llc_of[c] : 0;
+      }
+      got++;
+    }
+    mts_msg_free(m);
+  }
+  assign_homes(wk, n_wk, o->home_mode ? o->home_mode : "llc");
+
+  /* Models: one index per distinct model name. */
+  int tenant_model[MTS_MAX_TENANTS];
+  for (int t = 0; t < w->n_tenants; t++) tenant_model[t] = model_index(&md, w->tenants[t].model);
+  int max_home = 0;
+  for (int i = 0; i < n_wk; i++)
+    if (wk[i].n_home > max_home) max_home = wk[i].n_home;
+
+  /* Load on every worker; Ready back with the solo profile. */
+  {
+    Mts__ModelSpec specs[MTS_MAX_TENANTS], *sp[MTS_MAX_TENANTS];
+    for (int i = 0; i < md.n_models; i++) {
+      Mts__ModelSpec s0 = MTS__MODEL_SPEC__INIT;
+      specs[i] = s0;
+      specs[i].id = i;
+      specs[i].name = md.names[i];
+      sp[i] = &specs[i];
+    }
+    for (int i = 0; i < n_wk; i++) {
+      Mts__Msg m = MTS__MSG__INIT;
+      Mts__Load ld = MTS__LOAD__INIT;
+      int32_t home[MTS_SCHED_MAX_HOME], cc[MTS_SCHED_MAX_HOME];
+      for (int c = 0; c < wk[i].n_home; c++) {
+        home[c] = wk[i].home[c];
+        cc[c] = c + 1;
+      }
+      snprintf(path, sizeof path, "%s/rank-%d.jsonl", out_dir, wk[i].rank);
+      ld.n_home_cores = (size_t)wk[i].n_home;
+      ld.home_cores = home;
+      ld.n_models = (size_t)md.n_models;
+      ld.models = sp;
+      ld.n_core_counts = (size_t)wk[i].n_home;
+      ld.core_counts = cc;
+      ld.solo_iters = o->solo_iters > 0 ? o->solo_iters : 5;
+      ld.log_path = path;
+      ld.seed = seed;
+      m.body_case = MTS__MSG__BODY_LOAD;
+      m.load = &ld;
+      if ((rc = mts_msg_send(&m, wk[i].rank)) != 0) {
+        fprintf(stderr, "mtserve serve: %s\n", mts_errmsg());
+        shutdown_all(size, "start-up failed");
+        exit_code = 1;
+        goto out;
+      }
+    }
+  }
+  if (!o->quiet) printf("mtserve: %d workers loading %d models (profiling solo latency)...\n", n_wk, md.n_models);
+  int prof_from = -1; /* worker whose profile the scheduler uses: the largest home */
+  for (int got = 0, failed = 0; got < n_wk;) {
+    Mts__Msg *m = NULL;
+    int src = -1;
+    rc = mts_msg_wait(&m, &src, mts_now_us() + READY_TIMEOUT_US, 100, 2000);
+    if (rc <= 0) {
+      fprintf(stderr, "mtserve serve: %s\n", rc == 0 ? "timed out waiting for workers to load models" : mts_errmsg());
+      shutdown_all(size, "start-up failed");
+      exit_code = 1;
+      goto out;
+    }
+    if (m->body_case != MTS__MSG__BODY_READY) {
+      mts_msg_free(m);
+      continue;
+    }
+    got++;
+    Mts__Ready *r = m->ready;
+    wk_t *x = &wk[src - 1];
+    if (!r->ok) {
+      if (!failed++) fprintf(stderr, "mtserve serve: workload %s: %s\n", w->path, r->error);
+      exit_code = 2;
+    } else {
+      x->load_ms = r->load_ms;
+      if (prof_from < 0 || x->n_home > wk[prof_from].n_home) {
+        prof_from = src - 1;
+        for (size_t k = 0; k < r->n_models && (int)k < md.n_models; k++) {
+          Mts__ModelInfo *mi = r->models[k];
+          int id = mi->id;
+          if (id < 0 || id >= md.n_models) continue;
+          mts_model_prof_t *p = &md.prof[id];
+          if (md.layer_names[id])
+            for (int l = 0; l < p->n_layers; l++) free(md.layer_names[id][l]);
+          free(md.layer_names[id]);
+          free(md.layer_us[id]);
+          p->n_layers = (int)mi->n_layers;
+          p->n_cc = (int)mi->n_solo_us;
+          md.layer_us[id] = mts_xcalloc((size_t)p->n_layers * (size_t)p->n_cc + 1, sizeof(double));
+          md.layer_names[id] = mts_xcalloc((size_t)p->n_layers + 1, sizeof(char *));
+          for (int l = 0; l < p->n_layers; l++) {
+            md.layer_names[id][l] = mts_xstrdup(mi->layers[l]->name);
+            for (int c = 0; c < p->n_cc && c < (int)mi->layers[l]->n_solo_us; c++)
+              md.layer_us[id][l * p->n_cc + c] = mi->layers[l]->solo_us[c];
+          }
+          for (int c = 0; c < p->n_cc && c < MTS_SCHED_MAX_CC; c++) p->model_us[c] = mi->solo_us[c];
+          p->layer_us = md.layer_us[id];
+        }
+      }
+    }
+    mts_msg_free(m);
+  }
+  if (exit_code) {
+    shutdown_all(size, "model load failed");
+    goto out;
+  }
+
+  /* QoS targets: ms, or a multiple of the model's solo latency on one query's cores. */
+  double qos_us[MTS_MAX_TENANTS], qos_ms[MTS_MAX_TENANTS];
+  int cpq_eff = cpq < max_home ? cpq : max_home;
+  for (int t = 0; t < w->n_tenants; t++) {
+    const mts_tenant_t *tn = &w->tenants[t];
+    const mts_model_prof_t *p = &md.prof[tenant_model[t]];
+    int c = cpq_eff <= p->n_cc ? cpq_eff : p->n_cc;
+    qos_us[t] = tn->qos_ms > 0 ? tn->qos_ms * 1000.0 : tn->qos_x_solo * p->model_us[c - 1];
+    qos_ms[t] = qos_us[t] / 1000.0;
+  }
+
+  /* Scheduler. */
+  wdesc = mts_xcalloc((size_t)n_wk, sizeof *wdesc);
+  int n_nodes = 0, max_core = 0;
+  for (int i = 0; i < n_wk; i++) {
+    wdesc[i].rank = wk[i].rank;
+    wdesc[i].node = wk[i].node;
+    wdesc[i].n_home = wk[i].n_home;
+    memcpy(wdesc[i].home, wk[i].home, (size_t)wk[i].n_home * sizeof(int));
+    if (wk[i].node + 1 > n_nodes) n_nodes = wk[i].node + 1;
+    for (int c = 0; c < wk[i].n_home; c++)
+      if (wk[i].home[c] + 1 > max_core) max_core = wk[i].home[c] + 1;
+  }
+  mts_sched_config_t sc = {
+      .policy = policy,
+      .cores_per_query = cpq,
+      .drop_hopeless = o->drop_hopeless > 0,
+      .n_models = md.n_models,
+      .models = md.prof,
+      .n_workers = n_wk,
+      .workers = wdesc,
+      .n_tenants = w->n_tenants,
+      .tenant_qos_us = qos_us,
+      .tenant_model = tenant_model,
+      .max_cores_node = max_core,
+      .n_nodes = n_nodes,
+  };
+  if ((rc = mts_sched_create(&sc, &sched)) != 0) {
+    fprintf(stderr, "mtserve serve: %s\n", mts_errmsg());
+    shutdown_all(size, "scheduler");
+    exit_code = 1;
+    goto out;
+  }
+  if (!o->quiet) {
+    printf("mtserve: workload %s, policy %s, %d workers, %zu arrivals over %.1f s (warm-up %.1f s), seed %llu\n",
+           w->name, policy, n_wk, n_arr, duration, warmup, (unsigned long long)seed);
+    for (int i = 0; i < n_wk; i++) {
+      printf("  worker rank %d on %s: home cores", wk[i].rank, wk[i].host);
+      for (int c = 0; c < wk[i].n_home; c++) printf(" %d", wk[i].home[c]);
+      printf(" (load %.0f ms)\n", wk[i].load_ms);
+    }
+    for (int t = 0; t < w->n_tenants; t++)
+      printf("  tenant %-12s %-14s solo %.2f ms on %d core(s), QoS %.2f ms\n", w->tenants[t].name,
+             w->tenants[t].model, md.prof[tenant_model[t]].model_us[(cpq_eff <= md.prof[tenant_model[t]].n_cc ? cpq_eff : md.prof[tenant_model[t]].n_cc) - 1] / 1000.0,
+             cpq_eff, qos_ms[t]);
+  }
+
+  /* Run. */
+  double cpu0 = cpu_ms_self();
+  mpi_tr_t tr = {.t0 = mts_now_us(), .wk = wk, .n_wk = n_wk, .size = size};
+  mts_transport_t transport = {.impl = &tr, .now = tr_now, .dispatch = tr_dispatch, .wait = tr_wait};
+  mts_engine_config_t ec = {
+      .w = w, .qos_us = qos_us, .tenant_model = tenant_model, .arrivals = arr, .n_arrivals = n_arr,
+      .duration_s = duration, .warmup_s = warmup, .grace_s = 10.0,
+      .progress = o->quiet ? NULL : stdout,
+  };
+  rc = mts_engine_run(&ec, sched, &transport, &res);
+  double coord_cpu_ms = cpu_ms_self() - cpu0;
+  if (rc) {
+    fprintf(stderr, "mtserve serve: run stopped: %s\n", res.error);
+    exit_code = 1;
+  }
+
+  /* Shutdown and Bye (late completions of aborted blocks are discarded). */
+  shutdown_all(size, "run finished");
+  for (int got = 0; got < n_wk;) {
+    Mts__Msg *m = NULL;
+    int src = -1;
+    rc = mts_msg_wait(&m, &src, mts_now_us() + BYE_TIMEOUT_US, 50, 2000);
+    if (rc <= 0) {
+      fprintf(stderr, "mtserve serve: %d worker(s) did not confirm shutdown\n", n_wk - got);
+      break;
+    }
+    if (m->body_case == MTS__MSG__BODY_BYE && src >= 1 && src < size) {
+      wk_t *x = &wk[src - 1];
+      x->blocks = m->bye->blocks;
+      x->busy_ms = m->bye->busy_ms;
+      x->cpu_ms = m->bye->cpu_ms;
+      x->wall_ms = m->bye->wall_ms;
+      x->said_bye = 1;
+      got++;
+    }
+    mts_msg_free(m);
+  }
+
+  /* Report. */
+  {
+    mts_report_t rep;
+    double window = duration - warmup;
+    mts_report_compute(w, qos_ms, res.queries, res.n_queries, window, &rep);
+    int books = mts_report_check_books(w, res.queries, res.n_queries);
+    json_t *extra = json_object();
+    json_object_set_new(extra, "seed", json_integer((json_int_t)seed));
+    json_object_set_new(extra, "ranks", json_integer(size));
+    json_object_set_new(extra, "cores_per_query", json_integer(cpq_eff));
+    json_object_set_new(extra, "home_mode", json_string(o->home_mode ? o->home_mode : "llc"));
+    json_object_set_new(extra, "duration_s", json_real(duration));
+    json_object_set_new(extra, "warmup_s", json_real(warmup));
+    json_object_set_new(extra, "rate_scale", json_real(o->rate_scale > 0 ? o->rate_scale : 1.0));
+    json_object_set_new(extra, "dispatches", json_integer(mts_sched_dispatches(sched)));
+    json_object_set_new(extra, "conflicts", json_integer(mts_sched_conflicts(sched)));
+    json_object_set_new(extra, "decide_us_p50", json_real(res.decide_us_p50));
+    json_object_set_new(extra, "decide_us_p99", json_real(res.decide_us_p99));
+    json_object_set_new(extra, "coordinator_cpu_pct", json_real(res.run_s > 0 ? coord_cpu_ms / (res.run_s * 10.0) : 0));
+    int total_cores = 0;
+    double busy = 0;
+    json_t *wa = json_array();
+    for (int i = 0; i < n_wk; i++) {
+      json_t *x = json_object();
+      json_t *home = json_array();
+      for (int c = 0; c < wk[i].n_home; c++) json_array_append_new(home, json_integer(wk[i].home[c]));
+      json_object_set_new(x, "rank", json_integer(wk[i].rank));
+      json_object_set_new(x, "host", json_string(wk[i].host));
+      json_object_set_new(x, "home", home);
+      json_object_set_new(x, "load_ms", json_real(wk[i].load_ms));
+      json_object_set_new(x, "blocks", json_integer(wk[i].blocks));
+      json_object_set_new(x, "busy_core_ms", json_real(wk[i].busy_ms));
+      json_object_set_new(x, "cpu_pct", json_real(wk[i].wall_ms > 0 ? 100.0 * wk[i].cpu_ms / wk[i].wall_ms : 0));
+      json_array_append_new(wa, x);
+      busy += wk[i].busy_ms;
+    }
+    for (int c = 0; c < max_core; c++) {
+      for (int i = 0; i < n_wk; i++) {
+        int has = 0;
+        for (int k = 0; k < wk[i].n_home; k++) has |= wk[i].home[k] == c;
+        if (has) {
+          total_cores++;
+          break;
+        }
+      }
+    }
+    json_object_set_new(extra, "workers", wa);
+    /* workers report busy core-milliseconds (block time x granted cores) */
+    json_object_set_new(extra, "core_utilisation", json_real(total_cores && res.run_s > 0
+        ? busy / (res.run_s * 1e3 * total_cores) : 0));
+    json_t *ma = json_array();
+    for (int i = 0; i < md.n_models; i++) {
+      json_t *x = json_object();
+      json_t *solo = json_array();
+      for (int c = 0; c < md.prof[i].n_cc; c++) json_array_append_new(solo, json_real(md.prof[i].model_us[c] / 1000.0));
+      json_object_set_new(x, "name", json_string(md.names[i]));
+      json_object_set_new(x, "layers", json_integer(md.prof[i].n_layers));
+      json_object_set_new(x, "solo_ms_by_cores", solo);
+      json_array_append_new(ma, x);
+    }
+    json_object_set_new(extra, "models", ma);
+    json_object_set_new(extra, "books_ok", json_boolean(books == 0));
+    snprintf(path, sizeof path, "%s/summary.json", out_dir);
+    if (mts_report_write_json(path, w, policy, &rep, extra) != 0) {
+      fprintf(stderr, "mtserve serve: %s\n", mts_errmsg());
+      exit_code = exit_code ? exit_code : 1;
+    }
+    snprintf(path, sizeof path, "%s/queries.csv", out_dir);
+    if (mts_report_write_queries(path, w, qos_ms, res.queries, res.n_queries) != 0) {
+      fprintf(stderr, "mtserve serve: %s\n", mts_errmsg());
+      exit_code = exit_code ? exit_code : 1;
+    }
+    if (!o->quiet) {
+      mts_report_print(stdout, w, &rep);
+      printf("conflicts %lld, dispatches %lld, scheduler decision p50 %.1f us / p99 %.1f us, coordinator CPU %.1f%%\n",
+             (long long)mts_sched_conflicts(sched), (long long)mts_sched_dispatches(sched), res.decide_us_p50,
+             res.decide_us_p99, res.run_s > 0 ? coord_cpu_ms / (res.run_s * 10.0) : 0);
+      printf("results: %s\n", out_dir);
+    }
+    if (books != 0) {
+      fprintf(stderr, "mtserve serve: ACCOUNTING ERROR: %s\n", mts_errmsg());
+      exit_code = 3;
+    }
+  }
+
+out:
+  free(res.queries);
+  mts_sched_destroy(sched);
+  free(wdesc);
+  free(arr);
+  models_free(&md);
+  free(wk);
+  mts_workload_destroy(w);
+  return exit_code;
+}

@@ -1,0 +1,33 @@
+/* serve.h — rank 0 of `mtserve serve`: the coordinator over MPI.
+ *
+ * Handshake: every worker sends Hello (host, topology); the coordinator
+ * groups workers by host into nodes, gives each a home (LLC domains, or the
+ * whole node), sends Load (home, models, core counts) and waits for Ready
+ * (per-layer solo profile).  Then it replays the workload through the
+ * engine with the MPI transport, sends Shutdown, collects Bye, and writes
+ * the results directory.  Any error before or during the run is reported
+ * with its context, every worker is told to shut down, and the return value
+ * is the process exit code. */
+#ifndef MTS_SERVE_H
+#define MTS_SERVE_H
+
+#include <stdint.h>
+
+typedef struct {
+  const char *workload;      /* file or built-in name */
+  const char *policy;        /* default "fcfs" */
+  const char *out_dir;       /* NULL: results/<timestamp> */
+  const char *home_mode;     /* "llc" (default) or "node" */
+  double duration_s;         /* <= 0: the workload's */
+  double rate_scale;         /* arrival rates x this (default 1) */
+  uint64_t seed;             /* 0: the workload's */
+  int cores_per_query;       /* 0: the workload's */
+  int drop_hopeless;         /* -1: policy default */
+  int solo_iters;            /* solo-latency iterations per model and core count */
+  int quiet;                 /* no live progress line */
+} mts_serve_opts_t;
+
+/* Runs rank 0; MPI must be initialised.  Returns the exit code. */
+int mts_coordinator_main(const mts_serve_opts_t *o);
+
+#endif

@@ -1,0 +1,429 @@
+/* worker.c — a worker rank (see worker.h). */
+#include "workers/worker.h"
+
+#include <omp.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/resource.h>
+#include <unistd.h>
+
+#include "models/zoo.h"
+#include "proto/msg.h"
+#include "runtime/affinity.h"
+#include "runtime/exec.h"
+#include "runtime/mts.h"
+
+#define WORKER_IDLE_MIN_US 20
+#define WORKER_IDLE_MAX_US 250
+#define MAX_MODELS 64
+#define MAX_QUERIES 4096
+
+typedef struct {
+  mts_model_t *m;
+  char *name;
+  float *input;          /* deterministic input, copied into new contexts */
+  size_t input_n;
+  mts_ctx_t **pool;      /* free contexts */
+  int n_pool, cap_pool;
+} wmodel_t;
+
+typedef struct {
+  uint64_t query;
+  int model;
+  mts_ctx_t *ctx;
+} live_t;
+
+typedef struct {
+  int rank;
+  int n_models;
+  wmodel_t models[MAX_MODELS];
+  int n_cc;
+  int cc[MTS_MAX_CORES];
+  int n_home;
+  int home[MTS_MAX_CORES];
+  live_t live[MAX_QUERIES];
+  int n_live;
+  int bound_n;            /* current OpenMP team binding */
+  int bound[MTS_MAX_CORES];
+  FILE *log;
+  int64_t blocks;
+  double busy_core_ms;
+  double *layer_us;       /* scratch, max layers */
+  int max_layers;
+} worker_t;
+
+static double cpu_ms(void) {
+  struct rusage ru;
+  getrusage(RUSAGE_SELF, &ru);
+  return (double)ru.ru_utime.tv_sec * 1e3 + (double)ru.ru_utime.tv_usec / 1e3 +
+         (double)ru.ru_stime.tv_sec * 1e3 + (double)ru.ru_stime.tv_usec / 1e3;
+}
+
+/* The deterministic input shared with the peer harness (scripts/peer):
+ * element i = ((i * 2654435761) mod 2^32) / 2^32 * 2 - 1. */
+static void fill_input(float *x, size_t n) {
+  for (size_t i = 0; i < n; i++) x[i] = (float)((double)(uint32_t)(i * 2654435761u) / 4294967296.0 * 2.0 - 1.0);
+}
+
+static int ctx_take(worker_t *w, int mi, mts_ctx_t **out) {
+  wmodel_t *wm = &w->models[mi];
+  if (wm->n_pool > 0) {
+    *out = wm->pool[--wm->n_pool];
+  } else {
+    int rc = mts_ctx_create(wm->m, out);
+    if (rc) return rc;
+  }
+  return mts_ctx_set_input(*out, 0, wm->input, wm->input_n);
+}
+
+static void ctx_give(worker_t *w, int mi, mts_ctx_t *c) {
+  wmodel_t *wm = &w->models[mi];
+  if (wm->n_pool == wm->cap_pool) {
+    wm->cap_pool = wm->cap_pool ? wm->cap_pool * 2 : 8;
+    wm->pool = mts_xrealloc(wm->pool, (size_t)wm->cap_pool * sizeof *wm->pool);
+  }
+  wm->pool[wm->n_pool++] = c;
+}
+
+static int cmp_double(const void *a, const void *b) {
+  double x = *(const double *)a, y = *(const double *)b;
+  return x < y ? -1 : x > y;
+}
+
+static int bind_team(worker_t *w, const int *cores, int n) {
+  if (n == w->bound_n && !memcmp(cores, w->bound, (size_t)n * sizeof *cores)) return 0;
+  int rc = mts_bind_omp_team(cores, n);
+  if (rc) return rc;
+  memcpy(w->bound, cores, (size_t)n * sizeof *cores);
+  w->bound_n = n;
+  return 0;
+}
+
+/* Loads, compiles and profiles every model; fills the Ready message. */
+static int load_models(worker_t *w, const Mts__Load *ld, Mts__Ready *rd, double *load_ms) {
+  int rc = 0;
+  int64_t t0 = mts_now_us();
+  mts_compile_opts_t opts = {0};
+  for (int i = 0; i < w->n_cc && i < 64; i++) opts.core_counts[opts.n_core_counts++] = w->cc[i];
+  for (size_t k = 0; k < ld->n_models; k++) {
+    mts_graph_t *g = NULL;
+    wmodel_t *wm = &w->models[k];
+    wm->name = mts_xstrdup(ld->models[k]->name);
+    w->n_models = (int)k + 1; /* cleaned up at exit even if loading fails */
+    if ((rc = mts_model_graph_load(wm->name, &g)) != 0)
+      return mts_seterr(rc, "model '%s': %s", wm->name, mts_errmsg());
+    rc = mts_model_compile(g, &opts, &wm->m);
+    mts_graph_destroy(g);
+    if (rc) return mts_seterr(rc, "model '%s': %s", wm->name, mts_errmsg());
+    int nd = 0;
+    int64_t dims[MTS_MAX_DIMS];
+    mts_model_input_shape(wm->m, 0, &nd, dims);
+    wm->input_n = 1;
+    for (int d = 0; d < nd; d++) wm->input_n *= (size_t)dims[d];
+    wm->input = mts_xmalloc(wm->input_n * sizeof(float));
+    fill_input(wm->input, wm->input_n);
+    int nl = mts_model_n_layers(wm->m);
+    if (nl > w->max_layers) {
+      w->max_layers = nl;
+      w->layer_us = mts_xrealloc(w->layer_us, (size_t)nl * sizeof(double));
+    }
+  }
+  *load_ms = (double)(mts_now_us() - t0) / 1e3;
+
+  /* Solo profile: per core count, iters full runs; per-layer medians. */
+  int iters = ld->solo_iters > 0 ? ld->solo_iters : 5;
+  rd->n_models = (size_t)w->n_models;
+  rd->models = mts_xcalloc((size_t)w->n_models, sizeof *rd->models);
+  for (int k = 0; k < w->n_models; k++) {
+    wmodel_t *wm = &w->models[k];
+    int nl = mts_model_n_layers(wm->m);
+    Mts__ModelInfo *mi = mts_xmalloc(sizeof *mi);
+    mts__model_info__init(mi);
+    mi->id = k;
+    mi->hash = mts_model_hash(wm->m);
+    mi->n_layers = (size_t)nl;
+    mi->layers = mts_xcalloc((size_t)nl, sizeof *mi->layers);
+    mi->n_solo_us = (size_t)w->n_cc;
+    mi->solo_us = mts_xcalloc((size_t)w->n_cc, sizeof(double));
+    for (int l = 0; l < nl; l++) {
+      Mts__LayerInfo *li = mts_xmalloc(sizeof *li);
+      mts__layer_info__init(li);
+      li->name = (char *)mts_model_layer_name(wm->m, l);
+      li->op = (char *)mts_op_name(mts_model_layer_op(wm->m, l));
+      li->flops = mts_model_layer_flops(wm->m, l);
+      li->n_solo_us = (size_t)w->n_cc;
+      li->solo_us = mts_xcalloc((size_t)w->n_cc, sizeof(double));
+      mi->layers[l] = li;
+    }
+    rd->models[k] = mi;
+    mts_ctx_t *ctx = NULL;
+    if ((rc = ctx_take(w, k, &ctx)) != 0) return mts_seterr(rc, "model '%s': %s", wm->name, mts_errmsg());
+    double *tot = mts_xcalloc((size_t)iters, sizeof(double));
+    double *per = mts_xcalloc((size_t)iters * (size_t)nl, sizeof(double));
+    for (int c = 0; c < w->n_cc; c++) {
+      int n = w->cc[c];
+      if ((rc = bind_team(w, w->home, n)) != 0) break;
+      omp_set_num_threads(n);
+      for (int it = -1; it < iters; it++) { /* one warm-up run */
+        int64_t s = mts_now_us();
+        rc = mts_model_run(wm->m, ctx, 0, nl, n, 0, w->layer_us);
+        if (rc) break;
+        if (it < 0) continue;
+        tot[it] = (double)(mts_now_us() - s);
+        for (int l = 0; l < nl; l++) per[(size_t)l * (size_t)iters + (size_t)it] = w->layer_us[l];
+      }
+      if (rc) break;
+      qsort(tot, (size_t)iters, sizeof *tot, cmp_double);
+      mi->solo_us[c] = tot[iters / 2];
+      for (int l = 0; l < nl; l++) {
+        qsort(&per[(size_t)l * (size_t)iters], (size_t)iters, sizeof(double), cmp_double);
+        mi->layers[l]->solo_us[c] = per[(size_t)l * (size_t)iters + (size_t)(iters / 2)];
+      }
+    }
+    free(tot);
+    free(per);
+    ctx_give(w, k, ctx);
+    if (rc) return mts_seterr(rc, "model '%s': profiling: %s", wm->name, mts_errmsg());
+  }
+  return 0;
+}
+
+static void ready_free(Mts__Ready *rd) {
+  for (size_t k = 0; k < rd->n_models; k++) {
+    Mts__ModelInfo *mi = rd->models[k];
+    if (!mi) continue;
+    for (size_t l = 0; l < mi->n_layers; l++) {
+      if (!mi->layers[l]) continue;
+      free(mi->layers[l]->solo_us);
+      free(mi->layers[l]);
+    }
+    free(mi->layers);
+    free(mi->solo_us);
+    free(mi);
+  }
+  free(rd->models);
+}
+
+static int live_find(worker_t *w, uint64_t q) {
+  for (int i = 0; i < w->n_live; i++)
+    if (w->live[i].query == q) return i;
+  return -1;
+}
+
+/* Runs one dispatched block and replies with its completion. */
+static int run_block(worker_t *w, const Mts__Dispatch *d, int64_t recv_us) {
+  Mts__Msg m = MTS__MSG__INIT;
+  Mts__Completion c = MTS__COMPLETION__INIT;
+  char err[512] = "";
+  int rc = 0, li = -1;
+  int cores[MTS_MAX_CORES];
+  int n = (int)d->n_cores;
+  int64_t start = 0, end = 0;
+  c.query = d->query;
+  c.model = d->model;
+  c.first = d->first;
+  c.last = d->last;
+  c.version = d->version;
+  c.ncores = n;
+  if (d->model < 0 || d->model >= w->n_models || n <= 0 || n > MTS_MAX_CORES) {
+    snprintf(err, sizeof err, "bad dispatch: model %d, %d cores", d->model, n);
+    goto reply;
+  }
+  for (int i = 0; i < n; i++) {
+    cores[i] = d->cores[i];
+    int ok = 0;
+    for (int h = 0; h < w->n_home; h++) ok |= w->home[h] == cores[i];
+    if (!ok) {
+      snprintf(err, sizeof err, "granted core %d is outside this worker's home", cores[i]);
+      goto reply;
+    }
+  }
+  wmodel_t *wm = &w->models[d->model];
+  int nl = mts_model_n_layers(wm->m);
+  if (d->first < 0 || d->last > nl || d->first >= d->last) {
+    snprintf(err, sizeof err, "bad layer range [%d, %d) of %d", d->first, d->last, nl);
+    goto reply;
+  }
+  li = live_find(w, d->query);
+  if (li < 0) {
+    if (w->n_live == MAX_QUERIES) {
+      snprintf(err, sizeof err, "too many live queries (%d)", MAX_QUERIES);
+      goto reply;
+    }
+    li = w->n_live++;
+    w->live[li].query = d->query;
+    w->live[li].model = d->model;
+    if ((rc = ctx_take(w, d->model, &w->live[li].ctx)) != 0) {
+      snprintf(err, sizeof err, "%s", mts_errmsg());
+      w->n_live--;
+      li = -1;
+      goto reply;
+    }
+  }
+  if ((rc = bind_team(w, cores, n)) != 0) {
+    snprintf(err, sizeof err, "%s", mts_errmsg());
+    goto reply;
+  }
+  omp_set_num_threads(n);
+  start = mts_now_us();
+  rc = mts_model_run(wm->m, w->live[li].ctx, d->first, d->last, n, d->version, w->layer_us);
+  end = mts_now_us();
+  if (rc) snprintf(err, sizeof err, "%s", mts_errmsg());
+  c.n_layer_us = (size_t)(d->last - d->first);
+  c.layer_us = w->layer_us;
+  w->blocks++;
+  w->busy_core_ms += (double)(end - start) * n / 1e3;
+
+reply:
+  c.status = err[0] ? MTS__STATUS__STATUS_ERROR : MTS__STATUS__STATUS_OK;
+  c.error = err;
+  c.start_us = start;
+  c.end_us = end;
+  c.recv_us = recv_us;
+  if (li >= 0 && (d->release || err[0])) {
+    ctx_give(w, w->live[li].model, w->live[li].ctx);
+    w->live[li] = w->live[--w->n_live];
+  }
+  m.body_case = MTS__MSG__BODY_COMPLETION;
+  m.completion = &c;
+  int src = mts_msg_send(&m, 0);
+  if (w->log) {
+    fprintf(w->log,
+            "{\"rank\":%d,\"query\":%llu,\"model\":\"%s\",\"first\":%d,\"last\":%d,\"version\":%d,\"cores\":[",
+            w->rank, (unsigned long long)d->query,
+            d->model >= 0 && d->model < w->n_models ? w->models[d->model].name : "?", d->first, d->last,
+            d->version);
+    for (int i = 0; i < n && i < (int)d->n_cores; i++) fprintf(w->log, "%s%d", i ? "," : "", d->cores[i]);
+    fprintf(w->log, "],\"sent_us\":%lld,\"recv_us\":%lld,\"start_us\":%lld,\"end_us\":%lld,\"status\":\"%s\"",
+            (long long)d->sent_us, (long long)recv_us, (long long)start, (long long)end, err[0] ? "error" : "ok");
+    if (!err[0]) {
+      fprintf(w->log, ",\"layer_us\":[");
+      for (size_t i = 0; i < c.n_layer_us; i++) fprintf(w->log, "%s%.1f", i ? "," : "", c.layer_us[i]);
+      fprintf(w->log, "]");
+    } else {
+      fprintf(w->log, ",\"error\":\"%s\"", "see coordinator log");
+    }
+    fprintf(w->log, "}\n");
+  }
+  return src;
+}
+
+int mts_worker_main(int rank) {
+  worker_t *w = mts_xcalloc(1, sizeof *w);
+  mts_topology_t *topo = mts_xcalloc(1, sizeof *topo);
+  int rc = 0, exit_code = 0;
+  w->rank = rank;
+  int64_t wall0 = mts_now_us();
+  double cpu0 = cpu_ms();
+
+  /* Hello. */
+  {
+    Mts__Msg m = MTS__MSG__INIT;
+    Mts__Hello h = MTS__HELLO__INIT;
+    Mts__Topology tp = MTS__TOPOLOGY__INIT;
+    int32_t cores[MTS_MAX_CORES], llc[MTS_MAX_CORES];
+    if ((rc = mts_topology_read(topo)) != 0) {
+      fprintf(stderr, "mtserve worker %d: %s\n", rank, mts_errmsg());
+      topo->n_cores = 0;
+    }
+    for (int i = 0; i < topo->n_cores; i++) {
+      cores[i] = topo->cores[i];
+      llc[i] = topo->llc_of[i];
+    }
+    tp.host = topo->host;
+    tp.cpu_model = topo->cpu_model;
+    tp.n_cores = (size_t)topo->n_cores;
+    tp.cores = cores;
+    tp.n_llc_of = (size_t)topo->n_cores;
+    tp.llc_of = llc;
+    tp.n_llc = topo->n_llc;
+    tp.llc_bytes = topo->llc_bytes;
+    h.rank = rank;
+    h.pid = (int32_t)getpid();
+    h.topology = &tp;
+    m.body_case = MTS__MSG__BODY_HELLO;
+    m.hello = &h;
+    if ((rc = mts_msg_send(&m, 0)) != 0) {
+      fprintf(stderr, "mtserve worker %d: %s\n", rank, mts_errmsg());
+      exit_code = 1;
+      goto out;
+    }
+  }
+
+  int64_t nap_max = 2000; /* before Load: nothing urgent */
+  for (;;) {
+    Mts__Msg *m = NULL;
+    rc = mts_msg_wait(&m, NULL, -1, WORKER_IDLE_MIN_US, nap_max);
+    int64_t recv_us = mts_now_us();
+    if (rc < 0) {
+      fprintf(stderr, "mtserve worker %d: %s\n", rank, mts_errmsg());
+      exit_code = 1;
+      break;
+    }
+    if (m->body_case == MTS__MSG__BODY_SHUTDOWN) {
+      Mts__Msg r = MTS__MSG__INIT;
+      Mts__Bye bye = MTS__BYE__INIT;
+      bye.blocks = w->blocks;
+      bye.busy_ms = w->busy_core_ms;
+      bye.cpu_ms = cpu_ms() - cpu0;
+      bye.wall_ms = (double)(mts_now_us() - wall0) / 1e3;
+      r.body_case = MTS__MSG__BODY_BYE;
+      r.bye = &bye;
+      mts_msg_send(&r, 0);
+      mts_msg_free(m);
+      break;
+    }
+    if (m->body_case == MTS__MSG__BODY_LOAD) {
+      const Mts__Load *ld = m->load;
+      Mts__Msg r = MTS__MSG__INIT;
+      Mts__Ready rd = MTS__READY__INIT;
+      double load_ms = 0;
+      w->n_home = 0;
+      for (size_t i = 0; i < ld->n_home_cores && i < MTS_MAX_CORES; i++) w->home[w->n_home++] = ld->home_cores[i];
+      w->n_cc = 0;
+      for (size_t i = 0; i < ld->n_core_counts && i < MTS_MAX_CORES; i++) w->cc[w->n_cc++] = ld->core_counts[i];
+      if (w->n_home == 0 || w->n_cc == 0 || ld->n_models > MAX_MODELS) {
+        rc = mts_seterr(MTS_EPROTO, "worker %d: empty home or core counts, or too many models", rank);
+      } else if ((rc = mts_bind_process(w->home, w->n_home)) == 0) {
+        rc = load_models(w, ld, &rd, &load_ms);
+      }
+      char errbuf[1024];
+      snprintf(errbuf, sizeof errbuf, "%s", rc ? mts_errmsg() : "");
+      rd.ok = rc == 0;
+      rd.error = errbuf;
+      rd.load_ms = load_ms;
+      if (ld->log_path && ld->log_path[0] && rc == 0) {
+        w->log = fopen(ld->log_path, "w");
+        if (!w->log) MTS_LOG(MTS_LOG_WARN, "cannot write %s", ld->log_path);
+      }
+      r.body_case = MTS__MSG__BODY_READY;
+      r.ready = &rd;
+      rc = mts_msg_send(&r, 0);
+      ready_free(&rd);
+      nap_max = WORKER_IDLE_MAX_US;
+    } else if (m->body_case == MTS__MSG__BODY_DISPATCH) {
+      rc = run_block(w, m->dispatch, recv_us);
+    }
+    mts_msg_free(m);
+    if (rc) {
+      fprintf(stderr, "mtserve worker %d: %s\n", rank, mts_errmsg());
+      exit_code = 1;
+      break;
+    }
+  }
+
+out:
+  if (w->log) fclose(w->log);
+  for (int i = 0; i < w->n_live; i++) ctx_give(w, w->live[i].model, w->live[i].ctx);
+  for (int k = 0; k < w->n_models; k++) {
+    for (int i = 0; i < w->models[k].n_pool; i++) mts_ctx_destroy(w->models[k].pool[i]);
+    free(w->models[k].pool);
+    mts_model_destroy(w->models[k].m);
+    free(w->models[k].input);
+    free(w->models[k].name);
+  }
+  free(w->layer_us);
+  free(topo);
+  free(w);
+  return exit_code;
+}
