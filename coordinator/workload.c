@@ -264,6 +264,11 @@ static int parse_tenant(const wctx_t *c, const json_t *o, const char *path,
   if ((rc = check_keys(c, o, path, keys)) < 0) return rc;
   if ((rc = get_string(c, o, path, "name", 1, &name)) < 0) return rc;
   subpath(sp, sizeof sp, path, "name");
+  /* Tenant names appear as CSV fields in traces and queries.csv. */
+  if (strpbrk(name, ",\"\n\r#") || name[0] == ' ' ||
+      name[strlen(name) - 1] == ' ')
+    return perr(c, sp, "\"%s\": must not contain ',', '\"', '#', line breaks "
+                "or leading/trailing spaces", name);
   for (int j = 0; j < i; j++)
     if (strcmp(w->tenants[j].name, name) == 0)
       return perr(c, sp, "duplicate tenant name \"%s\" (also tenants[%d])",

@@ -71,6 +71,9 @@ static const struct {
     {"warmup_too_long.json",
      ":3: warmup_s: must be >= 0 and less than duration_s (10)"},
     {"bad_seed.json", ":3: seed: must be an integer, not 1.5"},
+    {"comma_name.json",
+     ":5: tenants[0].name: \"a,b\": must not contain ',', '\"', '#', line "
+     "breaks or leading/trailing spaces"},
     {"tenant_not_object.json",
      ":4: tenants[0]: must be an object, not a string"},
 };
