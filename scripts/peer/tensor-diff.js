@@ -71,7 +71,9 @@ function main() {
     if (notes.length) r.notes = notes;
     const ok = tol === null || r.norm_max_err <= tol;
     if (json) {
-        process.stdout.write(`${JSON.stringify(r)}\n`);
+        // JSON has no Infinity/NaN: write those as strings "inf"/"nan".
+        const enc = (k, v) => (typeof v === 'number' && !Number.isFinite(v) ? String(v).replace('Infinity', 'inf').toLowerCase() : v);
+        process.stdout.write(`${JSON.stringify(r, enc)}\n`);
     } else {
         process.stdout.write(`elements ${r.count}\nmax_abs_diff ${r.max_abs_diff.toExponential(3)}\n`
             + `norm_max_err ${r.norm_max_err.toExponential(3)}\nmax_abs_ref ${r.max_abs_ref.toExponential(3)}\n`);
