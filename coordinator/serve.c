@@ -235,6 +235,7 @@ int mts_coordinator_main(const mts_serve_opts_t *o) {
   uint64_t seed = o->seed ? o->seed : w->seed;
   int cpq = o->cores_per_query > 0 ? o->cores_per_query : w->cores_per_query > 0 ? w->cores_per_query : 1;
   w->duration_s = duration;
+  w->seed = seed;
   /* Arrivals (and trace errors) before any model is loaded. */
   if ((rc = mts_arrivals_build(w, o->rate_scale > 0 ? o->rate_scale : 1.0, seed, &arr, &n_arr)) != 0) {
     fprintf(stderr, "mtserve serve: %s\n", mts_errmsg());
