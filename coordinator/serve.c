@@ -390,6 +390,35 @@ int mts_coordinator_main(const mts_serve_opts_t *o) {
     goto out;
   }
 
+  /* profile.json: the measured solo profile the scheduler used (input for
+   * `mtserve sim` and for reports). */
+  {
+    json_t *root = json_object(), *ma = json_array();
+    json_object_set_new(root, "host", json_string(wk[prof_from].host));
+    json_object_set_new(root, "home_cores", json_integer(wk[prof_from].n_home));
+    for (int i = 0; i < md.n_models; i++) {
+      const mts_model_prof_t *p = &md.prof[i];
+      json_t *x = json_object(), *la = json_array(), *mu = json_array();
+      for (int c = 0; c < p->n_cc; c++) json_array_append_new(mu, json_real(p->model_us[c]));
+      for (int l = 0; l < p->n_layers; l++) {
+        json_t *lj = json_object(), *su = json_array();
+        for (int c = 0; c < p->n_cc; c++) json_array_append_new(su, json_real(p->layer_us[l * p->n_cc + c]));
+        json_object_set_new(lj, "name", json_string(md.layer_names[i][l]));
+        json_object_set_new(lj, "solo_us", su);
+        json_array_append_new(la, lj);
+      }
+      json_object_set_new(x, "name", json_string(md.names[i]));
+      json_object_set_new(x, "model_us", mu);
+      json_object_set_new(x, "layers", la);
+      json_array_append_new(ma, x);
+    }
+    json_object_set_new(root, "models", ma);
+    snprintf(path, sizeof path, "%s/profile.json", out_dir);
+    if (json_dump_file(root, path, JSON_INDENT(1)) != 0)
+      fprintf(stderr, "mtserve serve: cannot write %s\n", path);
+    json_decref(root);
+  }
+
   /* QoS targets: ms, or a multiple of the model's solo latency on one query's cores. */
   double qos_us[MTS_MAX_TENANTS], qos_ms[MTS_MAX_TENANTS];
   int cpq_eff = cpq < max_home ? cpq : max_home;
