@@ -16,6 +16,10 @@ Uses Debian's python3-torch / python3-torchvision, which install for
 /usr/bin/python3 (not a pyenv python):
     /usr/bin/python3 scripts/peer/export-torchvision.py [--out DIR] [--opset N] [MODEL ...]
 Default DIR is out/peer-models (git-ignored); default opset 17.
+With --reference it also runs each model in PyTorch on the deterministic input
+(README.md) and writes DIR/NAME.torch-out.pb, a third opinion next to ORT's:
+    node scripts/peer/ort-run.js --model DIR/resnet50.onnx --output /tmp/o.pb
+    node scripts/peer/tensor-diff.js /tmp/o.pb DIR/resnet50.torch-out.pb
 """
 
 import argparse
@@ -72,7 +76,42 @@ def make(name):
     return make_cnn(name)
 
 
-def export(name, out_dir, opset):
+def det_input(shape):
+    """The deterministic input of README.md: x_i = h_i / 2^31 - 1, h_i = i * 2654435761 mod 2^32."""
+    n = 1
+    for d in shape:
+        n *= d
+    i = torch.arange(n, dtype=torch.int64)
+    h = (i * 2654435761) % (1 << 32)
+    # float64 holds h / 2^31 - 1 exactly; one rounding to float32 follows.
+    return (h.to(torch.float64) / 2**31 - 1).to(torch.float32).reshape(shape)
+
+
+def varint(v):
+    out = bytearray()
+    while v >= 0x80:
+        out.append((v & 0x7F) | 0x80)
+        v >>= 7
+    out.append(v)
+    return bytes(out)
+
+
+def write_tensor_pb(path, name, t):
+    """TensorProto with dims, data_type FLOAT, name and little-endian raw_data."""
+    t = t.detach().contiguous().to(torch.float32)
+    buf = bytearray()
+    for d in t.shape:
+        buf += b"\x08" + varint(d)
+    buf += b"\x10" + varint(1)
+    nb = name.encode()
+    buf += b"\x42" + varint(len(nb)) + nb
+    raw = t.numpy().astype("<f4").tobytes()
+    buf += b"\x4a" + varint(len(raw)) + raw
+    with open(path, "wb") as f:
+        f.write(buf)
+
+
+def export(name, out_dir, opset, reference=False):
     torch.manual_seed(0)
     model, example = make(name)
     model.eval()
@@ -86,6 +125,12 @@ def export(name, out_dir, opset):
             input_names=["input"], output_names=["output"],
             opset_version=opset, do_constant_folding=True)
     print(f"{name}: {path} ({os.path.getsize(path) / 2**20:.1f} MiB)", flush=True)
+    if reference:
+        with torch.no_grad():
+            y = model(det_input(tuple(example.shape)))
+        ref = os.path.join(out_dir, f"{name}.torch-out.pb")
+        write_tensor_pb(ref, "output", y)
+        print(f"{name}: {ref} (PyTorch output on the deterministic input)", flush=True)
 
 
 def main():
@@ -93,6 +138,8 @@ def main():
     ap.add_argument("--out", default=os.path.join(
         os.path.dirname(os.path.abspath(__file__)), "..", "..", "out", "peer-models"))
     ap.add_argument("--opset", type=int, default=17)
+    ap.add_argument("--reference", action="store_true",
+                    help="also write NAME.torch-out.pb (PyTorch on the deterministic input)")
     ap.add_argument("models", nargs="*", default=ALL, help=f"subset of {ALL}")
     args = ap.parse_args()
     for m in args.models:
@@ -102,7 +149,7 @@ def main():
     os.makedirs(out, exist_ok=True)
     torch.set_num_threads(max(1, os.cpu_count() or 1))
     for m in args.models:
-        export(m, out, args.opset)
+        export(m, out, args.opset, args.reference)
 
 
 if __name__ == "__main__":
