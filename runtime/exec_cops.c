@@ -1,0 +1,207 @@
+/* exec_cops.c — layers that run as plain C loops on row-major tensors, for
+ * ops oneDNN 2.6 has no primitive for: Split, Slice, Gather, Pad, unary ops
+ * without an eltwise algorithm (Erf, HardSigmoid), binary Pow and
+ * broadcasts oneDNN's binary cannot express (first operand broadcast for a
+ * non-commutative op, or a constant first operand).
+ *
+ * These ops are memory-bound and small in the supported models, so the
+ * loops are serial and simple; each step gets its inputs (then outputs) as
+ * data pointers in argument order. */
+#include <stdlib.h>
+#include <string.h>
+
+#include "runtime/exec_int.h"
+#include "runtime/graph_int.h"
+#include "runtime/mts.h"
+
+static int64_t numel(int nd, const int64_t *d) {
+  int64_t n = 1;
+  for (int i = 0; i < nd; i++) n *= d[i];
+  return n;
+}
+
+static void strides(int nd, const int64_t *d, int64_t *s) {
+  if (nd == 0) return;
+  s[nd - 1] = 1;
+  for (int i = nd - 2; i >= 0; i--) s[i] = s[i + 1] * d[i + 1];
+}
+
+static void next_idx(int nd, const int64_t *d, int64_t *idx) {
+  for (int i = nd - 1; i >= 0; i--) {
+    if (++idx[i] < d[i]) return;
+    idx[i] = 0;
+  }
+}
+
+static void c_unary(const mts__step_t *s, void *const *p) {
+  const mts__cop_t *c = &s->cop;
+  const float *x = p[0];
+  float *y = p[1];
+  int64_t n = numel(c->ndim[1], c->dims[1]);
+  for (int64_t i = 0; i < n; i++) y[i] = mts__unary_eval(c->attr.unary, c->attr.alpha, c->attr.beta, x[i]);
+}
+
+static void c_binary(const mts__step_t *s, void *const *p) {
+  const mts__cop_t *c = &s->cop;
+  const float *a = p[0], *b = p[1];
+  float *y = p[2];
+  int nd = c->ndim[2];
+  int64_t n = numel(nd, c->dims[2]), idx[MTS_MAX_DIMS] = {0};
+  for (int64_t i = 0; i < n; i++) {
+    float va = a[mts__bcast_offset(nd, idx, c->ndim[0], c->dims[0])];
+    float vb = b[mts__bcast_offset(nd, idx, c->ndim[1], c->dims[1])];
+    y[i] = mts__binary_eval(c->attr.binary, va, vb);
+    next_idx(nd, c->dims[2], idx);
+  }
+}
+
+/* Split: outer x (size along axis) x inner blocks. */
+static void c_split(const mts__step_t *s, void *const *p) {
+  const mts__cop_t *c = &s->cop;
+  int nd = c->ndim[0];
+  int64_t ax = c->attr.axis < 0 ? c->attr.axis + nd : c->attr.axis;
+  int64_t outer = numel((int)ax, c->dims[0]), inner = numel(nd - (int)ax - 1, c->dims[0] + ax + 1);
+  const float *x = p[0];
+  int64_t off = 0, A = c->dims[0][ax];
+  for (int o = 0; o < c->n_out; o++) {
+    int64_t sz = c->dims[1 + o][ax];
+    float *y = p[1 + o];
+    for (int64_t i = 0; i < outer; i++)
+      memcpy(y + i * sz * inner, x + (i * A + off) * inner, (size_t)(sz * inner) * sizeof(float));
+    off += sz;
+  }
+}
+
+static void c_slice(const mts__step_t *s, void *const *p) {
+  const mts__cop_t *c = &s->cop;
+  int nd = c->ndim[0];
+  int64_t xs[MTS_MAX_DIMS], st[MTS_MAX_DIMS], sp[MTS_MAX_DIMS], idx[MTS_MAX_DIMS] = {0};
+  strides(nd, c->dims[0], xs);
+  for (int i = 0; i < nd; i++) {
+    int64_t dim = c->dims[0][i], b = c->attr.ints[i];
+    sp[i] = c->attr.ints[2 * nd + i];
+    if (b < 0) b += dim;
+    if (sp[i] > 0) b = b < 0 ? 0 : b > dim ? dim : b;
+    else b = b < 0 ? 0 : b > dim - 1 ? dim - 1 : b;
+    st[i] = b;
+  }
+  const float *x = p[0];
+  float *y = p[1];
+  int64_t n = numel(c->ndim[1], c->dims[1]);
+  for (int64_t i = 0; i < n; i++) {
+    int64_t off = 0;
+    for (int d = 0; d < nd; d++) off += (st[d] + idx[d] * sp[d]) * xs[d];
+    y[i] = x[off];
+    next_idx(nd, c->dims[1], idx);
+  }
+}
+
+static void c_gather(const mts__step_t *s, void *const *p) {
+  const mts__cop_t *c = &s->cop;
+  int nd = c->ndim[0];
+  int64_t ax = c->attr.axis < 0 ? c->attr.axis + nd : c->attr.axis;
+  int64_t outer = numel((int)ax, c->dims[0]), inner = numel(nd - (int)ax - 1, c->dims[0] + ax + 1);
+  int64_t A = c->dims[0][ax], ni = numel(c->ndim[1], c->dims[1]);
+  const float *x = p[0];
+  float *y = p[2];
+  for (int64_t o = 0; o < outer; o++)
+    for (int64_t j = 0; j < ni; j++) {
+      int64_t k = c->in_i64 ? ((const int64_t *)p[1])[j] : ((const int32_t *)p[1])[j];
+      if (k < 0) k += A;
+      if (k < 0 || k >= A) k = 0; /* validated at compile for constants */
+      memcpy(y + (o * ni + j) * inner, x + (o * A + k) * inner, (size_t)inner * sizeof(float));
+    }
+}
+
+static void c_pad(const mts__step_t *s, void *const *p) {
+  const mts__cop_t *c = &s->cop;
+  int nd = c->ndim[0];
+  const int64_t *pads = mts__pad_list(&c->attr, nd);
+  int64_t xs[MTS_MAX_DIMS], idx[MTS_MAX_DIMS] = {0};
+  strides(nd, c->dims[0], xs);
+  const float *x = p[0];
+  float *y = p[1];
+  int64_t n = numel(c->ndim[1], c->dims[1]);
+  for (int64_t i = 0; i < n; i++) {
+    int64_t off = 0;
+    int in = 1;
+    for (int d = 0; d < nd; d++) {
+      int64_t k = idx[d] - pads[d];
+      if (k < 0 || k >= c->dims[0][d]) {
+        in = 0;
+        break;
+      }
+      off += k * xs[d];
+    }
+    y[i] = in ? x[off] : c->attr.alpha;
+    next_idx(nd, c->dims[1], idx);
+  }
+}
+
+int mts__build_cop(mts__cs_t *cs) {
+  const mts_graph_t *g = cs->g;
+  const mts_node_t *n = &g->nodes[cs->node];
+  mts__cfn_t fn = NULL;
+  int n_in = n->n_inputs;
+  switch (n->op) {
+  case MTS_OP_UNARY: fn = c_unary; break;
+  case MTS_OP_BINARY: fn = c_binary; break;
+  case MTS_OP_SPLIT: fn = c_split; break;
+  case MTS_OP_SLICE: fn = c_slice; n_in = 1; break;
+  case MTS_OP_GATHER: fn = c_gather; break;
+  case MTS_OP_PAD: fn = c_pad; n_in = 1; break;
+  default:
+    return mts_seterr(MTS_EUNSUPPORTED, "layer '%s': %s is not supported here (constant input?)",
+                      n->name, mts_op_name(n->op));
+  }
+  if (n->op == MTS_OP_PAD && !mts__pad_list(&n->attr, g->tensors[n->inputs[0]].ndim))
+    return mts_seterr(MTS_EUNSUPPORTED, "layer '%s': bad pads", n->name);
+  mts__step_t tmp;
+  memset(&tmp, 0, sizeof tmp);
+  tmp.kind = MTS__STEP_C;
+  tmp.fn = fn;
+  mts__cop_t *c = &tmp.cop;
+  c->op = n->op;
+  c->attr = n->attr;
+  c->n_in = n_in;
+  c->n_out = n->n_outputs;
+  for (int i = 0; i < n_in; i++) {
+    int kind, id, t = n->inputs[i];
+    dnnl_memory_desc_t md;
+    const mts_tensor_t *T = &g->tensors[t];
+    if (n->op == MTS_OP_GATHER && i == 1) {
+      if (!T->data || (T->dtype != MTS_I64 && T->dtype != MTS_I32))
+        return mts_seterr(MTS_EUNSUPPORTED, "layer '%s': Gather indices must be constant ints",
+                          n->name);
+      int64_t A = g->tensors[n->inputs[0]].dims[n->attr.axis < 0 ? n->attr.axis + g->tensors[n->inputs[0]].ndim : n->attr.axis];
+      for (int64_t j = 0; j < mts_tensor_numel(T); j++) {
+        int64_t k = T->dtype == MTS_I64 ? ((const int64_t *)T->data)[j] : ((const int32_t *)T->data)[j];
+        if (k < -A || k >= A)
+          return mts_seterr(MTS_EINVAL, "layer '%s': Gather index %lld out of range [%lld,%lld)",
+                            n->name, (long long)k, (long long)-A, (long long)A);
+      }
+      c->in_i64 = T->dtype == MTS_I64;
+    } else if (T->dtype != MTS_F32) {
+      return mts_seterr(MTS_EUNSUPPORTED, "layer '%s': input '%s' is not f32", n->name, T->name);
+    }
+    int rc = mts__tensor_plain(cs, t, &kind, &id, &md);
+    if (rc) return rc;
+    c->ndim[i] = T->ndim;
+    memcpy(c->dims[i], T->dims, sizeof T->dims);
+    mts__step_arg(&tmp, i, &md, kind, id);
+  }
+  for (int o = 0; o < n->n_outputs; o++) {
+    int t = n->outputs[o];
+    const mts_tensor_t *T = &g->tensors[t];
+    dnnl_memory_desc_t md;
+    mts__plain_md(&md, T->ndim, T->dims);
+    int b = mts__set_output(cs, t, &md);
+    c->ndim[n_in + o] = T->ndim;
+    memcpy(c->dims[n_in + o], T->dims, sizeof T->dims);
+    mts__step_arg(&tmp, n_in + o, &md, MTS__REF_BUF, b);
+  }
+  /* split's dims table is indexed 0 = input, 1.. = outputs */
+  mts__step_t *s = mts__add_step(cs, MTS__STEP_C);
+  *s = tmp;
+  return 0;
+}

@@ -1,0 +1,354 @@
+/* graph_opt.c — inference optimisations on the IR (mts_graph_optimize):
+ *
+ *  1. fold nodes whose inputs are all constant (unary, binary, reshape,
+ *     identity, transpose on f32) into new constants;
+ *  2. drop Identity nodes by rewiring their consumers;
+ *  3. fold BatchNorm into the preceding Conv when the conv output feeds
+ *     only the BatchNorm (new constant weights; the originals stay, unused);
+ *  4. fuse a residual Add into a Conv/Gemm/MatMul as a "sum" post-op when
+ *     the other operand is computed before that node (the executor then
+ *     accumulates into the other operand's buffer, in place when legal);
+ *  5. fuse eltwise-able unary ops (Relu, Clip, ...) as post-ops.
+ *
+ * Every rewrite requires the intermediate tensor to have exactly one
+ * consumer and not to be a graph output, so no value a user can observe
+ * changes.  Removed nodes are compacted away at the end; tensors stay. */
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "runtime/graph.h"
+#include "runtime/graph_int.h"
+#include "runtime/mts.h"
+
+int mts__unary_is_eltwise(int u) {
+  return u != MTS_UNARY_ERF && u != MTS_UNARY_HARDSIGMOID && (unsigned)u < MTS_UNARY_COUNT;
+}
+
+float mts__unary_eval(int u, float alpha, float beta, float x) {
+  switch (u) {
+  case MTS_UNARY_RELU: return x > 0 ? x : alpha * x;
+  case MTS_UNARY_CLIP: return x < alpha ? alpha : x > beta ? beta : x;
+  case MTS_UNARY_SIGMOID: return 1.0f / (1.0f + expf(-x));
+  case MTS_UNARY_HARDSIGMOID: {
+    float y = alpha * x + beta;
+    return y < 0 ? 0 : y > 1 ? 1 : y;
+  }
+  case MTS_UNARY_HARDSWISH: {
+    float y = x / 6.0f + 0.5f;
+    return x * (y < 0 ? 0 : y > 1 ? 1 : y);
+  }
+  case MTS_UNARY_TANH: return tanhf(x);
+  case MTS_UNARY_ERF: return erff(x);
+  case MTS_UNARY_GELU: return 0.5f * x * (1.0f + erff(x * 0.70710678118654752f));
+  case MTS_UNARY_SQRT: return sqrtf(x);
+  case MTS_UNARY_EXP: return expf(x);
+  case MTS_UNARY_LOG: return logf(x);
+  case MTS_UNARY_ABS: return fabsf(x);
+  case MTS_UNARY_NEG: return -x;
+  case MTS_UNARY_RECIPROCAL: return 1.0f / x;
+  case MTS_UNARY_POW: return powf(x, alpha);
+  case MTS_UNARY_LINEAR: return alpha * x + beta;
+  default: return NAN;
+  }
+}
+
+float mts__binary_eval(int b, float x, float y) {
+  switch (b) {
+  case MTS_BINARY_ADD: return x + y;
+  case MTS_BINARY_SUB: return x - y;
+  case MTS_BINARY_MUL: return x * y;
+  case MTS_BINARY_DIV: return x / y;
+  case MTS_BINARY_POW: return powf(x, y);
+  case MTS_BINARY_MAX: return x > y ? x : y;
+  case MTS_BINARY_MIN: return x < y ? x : y;
+  default: return NAN;
+  }
+}
+
+/* Offset into a broadcast operand of shape (nd_in, dims_in) for the output
+ * multi-index idx of rank nd. */
+int64_t mts__bcast_offset(int nd, const int64_t *idx, int nd_in, const int64_t *dims_in) {
+  int64_t off = 0;
+  for (int i = 0; i < nd_in; i++) {
+    int64_t d = dims_in[i];
+    int64_t k = idx[nd - nd_in + i];
+    off = off * d + (d == 1 ? 0 : k);
+  }
+  return off;
+}
+
+static int uses(const mts_graph_t *g, const char *dead, int t) {
+  int c = 0;
+  for (int i = 0; i < g->n_nodes; i++) {
+    if (dead[i]) continue;
+    const mts_node_t *n = &g->nodes[i];
+    for (int k = 0; k < n->n_inputs; k++) c += n->inputs[k] == t;
+    for (int k = 0; k < n->n_post; k++) c += n->post[k].kind == MTS_POST_SUM && n->post[k].tensor == t;
+  }
+  return c;
+}
+
+static int is_output(const mts_graph_t *g, int t) {
+  for (int i = 0; i < g->n_outputs; i++)
+    if (g->outputs[i] == t) return 1;
+  return 0;
+}
+
+static void replace_uses(mts_graph_t *g, const char *dead, int from, int to) {
+  for (int i = 0; i < g->n_nodes; i++) {
+    if (dead[i]) continue;
+    mts_node_t *n = &g->nodes[i];
+    for (int k = 0; k < n->n_inputs; k++)
+      if (n->inputs[k] == from) n->inputs[k] = to;
+    for (int k = 0; k < n->n_post; k++)
+      if (n->post[k].kind == MTS_POST_SUM && n->post[k].tensor == from) n->post[k].tensor = to;
+  }
+}
+
+static int is_const(const mts_graph_t *g, int t) { return t >= 0 && g->tensors[t].data != NULL; }
+
+/* Evaluates a constant node on the host; 1 if folded, 0 if not foldable. */
+static int fold_const(mts_graph_t *g, int ni) {
+  mts_node_t *n = &g->nodes[ni];
+  if (n->n_outputs != 1 || n->n_inputs < 1) return 0;
+  for (int k = 0; k < n->n_inputs; k++)
+    if (n->inputs[k] >= 0 && !is_const(g, n->inputs[k])) return 0;
+  const mts_tensor_t *X = &g->tensors[n->inputs[0]];
+  mts_tensor_t *Y = &g->tensors[n->outputs[0]];
+  int64_t ny = mts_tensor_numel(Y);
+  size_t es = mts_dtype_size(X->dtype);
+  void *data = NULL;
+  switch (n->op) {
+  case MTS_OP_RESHAPE:
+  case MTS_OP_IDENTITY:
+    data = mts_xmalloc((size_t)ny * es + 1);
+    memcpy(data, X->data, (size_t)ny * es);
+    Y->dtype = X->dtype;
+    break;
+  case MTS_OP_UNARY: {
+    if (X->dtype != MTS_F32) return 0;
+    float *y = mts_xmalloc((size_t)ny * 4 + 1);
+    const float *x = X->data;
+    for (int64_t i = 0; i < ny; i++) y[i] = mts__unary_eval(n->attr.unary, n->attr.alpha, n->attr.beta, x[i]);
+    data = y;
+    break;
+  }
+  case MTS_OP_BINARY: {
+    const mts_tensor_t *B = &g->tensors[n->inputs[1]];
+    if (X->dtype != MTS_F32 || B->dtype != MTS_F32) return 0;
+    float *y = mts_xmalloc((size_t)ny * 4 + 1);
+    int64_t idx[MTS_MAX_DIMS] = {0};
+    for (int64_t i = 0; i < ny; i++) {
+      float a = ((const float *)X->data)[mts__bcast_offset(Y->ndim, idx, X->ndim, X->dims)];
+      float b = ((const float *)B->data)[mts__bcast_offset(Y->ndim, idx, B->ndim, B->dims)];
+      y[i] = mts__binary_eval(n->attr.binary, a, b);
+      for (int d = Y->ndim - 1; d >= 0; d--) {
+        if (++idx[d] < Y->dims[d]) break;
+        idx[d] = 0;
+      }
+    }
+    data = y;
+    break;
+  }
+  case MTS_OP_TRANSPOSE: {
+    char *y = mts_xmalloc((size_t)ny * es + 1);
+    int64_t xs[MTS_MAX_DIMS], idx[MTS_MAX_DIMS] = {0};
+    int nd = X->ndim;
+    xs[nd - 1] = 1;
+    for (int d = nd - 2; d >= 0; d--) xs[d] = xs[d + 1] * X->dims[d + 1];
+    for (int64_t i = 0; i < ny; i++) {
+      int64_t off = 0;
+      for (int d = 0; d < nd; d++) off += idx[d] * xs[n->attr.ints[d]];
+      memcpy(y + (size_t)i * es, (const char *)X->data + (size_t)off * es, es);
+      for (int d = nd - 1; d >= 0; d--) {
+        if (++idx[d] < Y->dims[d]) break;
+        idx[d] = 0;
+      }
+    }
+    Y->dtype = X->dtype;
+    data = y;
+    break;
+  }
+  default:
+    return 0;
+  }
+  Y->data = data;
+  Y->producer = -1;
+  return 1;
+}
+
+static int fold_bn(mts_graph_t *g, char *dead, int bi) {
+  mts_node_t *bn = &g->nodes[bi];
+  int x = bn->inputs[0];
+  int ci = g->tensors[x].producer;
+  if (ci < 0 || dead[ci]) return 0;
+  mts_node_t *cv = &g->nodes[ci];
+  if (cv->op != MTS_OP_CONV || cv->n_post || cv->outputs[0] != x) return 0;
+  if (uses(g, dead, x) != 1 || is_output(g, x)) return 0;
+  for (int k = 1; k < 5; k++)
+    if (!is_const(g, bn->inputs[k]) || g->tensors[bn->inputs[k]].dtype != MTS_F32) return 0;
+  int wt = cv->inputs[1], bt = cv->n_inputs > 2 ? cv->inputs[2] : -1;
+  if (!is_const(g, wt) || (bt >= 0 && !is_const(g, bt))) return 0;
+  const mts_tensor_t *W = &g->tensors[wt];
+  int64_t O = W->dims[0], per = mts_tensor_numel(W) / O;
+  const float *sc = g->tensors[bn->inputs[1]].data, *sh = g->tensors[bn->inputs[2]].data;
+  const float *mu = g->tensors[bn->inputs[3]].data, *var = g->tensors[bn->inputs[4]].data;
+  const float *w = W->data, *b = bt >= 0 ? g->tensors[bt].data : NULL;
+  float *nw = mts_xmalloc((size_t)(O * per) * 4), *nb = mts_xmalloc((size_t)O * 4);
+  for (int64_t o = 0; o < O; o++) {
+    float s = sc[o] / sqrtf(var[o] + bn->attr.epsilon);
+    for (int64_t k = 0; k < per; k++) nw[o * per + k] = w[o * per + k] * s;
+    nb[o] = ((b ? b[o] : 0.0f) - mu[o]) * s + sh[o];
+  }
+  char name[512];
+  int64_t wd[MTS_MAX_DIMS];
+  int wnd = W->ndim;
+  memcpy(wd, W->dims, sizeof wd);
+  snprintf(name, sizeof name, "%s.W_bnfold", cv->name);
+  int nwt = mts_graph_add_const(g, name, MTS_F32, wnd, wd, nw);
+  snprintf(name, sizeof name, "%s.B_bnfold", cv->name);
+  int nbt = mts_graph_add_const(g, name, MTS_F32, 1, &O, nb);
+  if (nwt < 0 || nbt < 0) return nwt < 0 ? nwt : nbt;
+  /* g->nodes is stable (only tensors were appended) */
+  cv = &g->nodes[ci];
+  bn = &g->nodes[bi];
+  cv->inputs[1] = nwt;
+  cv->inputs[2] = nbt;
+  cv->n_inputs = 3;
+  cv->outputs[0] = bn->outputs[0];
+  g->tensors[bn->outputs[0]].producer = ci;
+  dead[bi] = 1;
+  return 1;
+}
+
+static int fusable_producer(const mts_graph_t *g, const char *dead, int t) {
+  int p = g->tensors[t].producer;
+  if (p < 0 || dead[p]) return -1;
+  const mts_node_t *n = &g->nodes[p];
+  if (n->op != MTS_OP_CONV && n->op != MTS_OP_GEMM && n->op != MTS_OP_MATMUL) return -1;
+  if (n->n_outputs != 1 || n->outputs[0] != t || n->n_post >= MTS_MAX_POSTOPS) return -1;
+  if (uses(g, dead, t) != 1 || is_output(g, t)) return -1;
+  return p;
+}
+
+static int same_shape(const mts_tensor_t *a, const mts_tensor_t *b) {
+  if (a->ndim != b->ndim) return 0;
+  for (int i = 0; i < a->ndim; i++)
+    if (a->dims[i] != b->dims[i]) return 0;
+  return 1;
+}
+
+static int fuse_add(mts_graph_t *g, char *dead, int ai) {
+  mts_node_t *ad = &g->nodes[ai];
+  const mts_tensor_t *Y = &g->tensors[ad->outputs[0]];
+  int best = -1, other = -1;
+  for (int k = 0; k < 2; k++) {
+    int t = ad->inputs[k], o = ad->inputs[1 - k];
+    if (!same_shape(&g->tensors[t], Y) || !same_shape(&g->tensors[o], Y)) continue;
+    int p = fusable_producer(g, dead, t);
+    if (p < 0) continue;
+    const mts_node_t *pn = &g->nodes[p];
+    int has_sum = 0;
+    for (int q = 0; q < pn->n_post; q++) has_sum |= pn->post[q].kind == MTS_POST_SUM;
+    if (has_sum || pn->n_post) continue; /* oneDNN handles sum best as the first post-op */
+    /* the other operand must exist when the producer runs */
+    int op = g->tensors[o].producer;
+    if (op >= p) continue;
+    if (o == t) continue;
+    if (best < 0 || p > best) {
+      best = p;
+      other = o;
+    }
+  }
+  if (best < 0) return 0;
+  mts_node_t *pn = &g->nodes[best];
+  mts_postop_t *po = &pn->post[pn->n_post++];
+  memset(po, 0, sizeof *po);
+  po->kind = MTS_POST_SUM;
+  po->tensor = other;
+  po->unary = -1;
+  pn->outputs[0] = ad->outputs[0];
+  g->tensors[ad->outputs[0]].producer = best;
+  dead[ai] = 1;
+  return 1;
+}
+
+static int fuse_unary(mts_graph_t *g, char *dead, int ui) {
+  mts_node_t *un = &g->nodes[ui];
+  if (!mts__unary_is_eltwise(un->attr.unary)) return 0;
+  int p = fusable_producer(g, dead, un->inputs[0]);
+  if (p < 0) return 0;
+  mts_node_t *pn = &g->nodes[p];
+  mts_postop_t *po = &pn->post[pn->n_post++];
+  memset(po, 0, sizeof *po);
+  po->kind = MTS_POST_UNARY;
+  po->unary = un->attr.unary;
+  po->alpha = un->attr.alpha;
+  po->beta = un->attr.beta;
+  po->tensor = -1;
+  pn->outputs[0] = un->outputs[0];
+  g->tensors[un->outputs[0]].producer = p;
+  dead[ui] = 1;
+  return 1;
+}
+
+static int drop_identity(mts_graph_t *g, char *dead, int ii) {
+  mts_node_t *n = &g->nodes[ii];
+  int x = n->inputs[0], y = n->outputs[0];
+  int px = g->tensors[x].producer;
+  if (!is_output(g, y)) {
+    replace_uses(g, dead, y, x);
+  } else if (px >= 0 && !is_output(g, x) && g->nodes[px].n_outputs == 1) {
+    /* y is observable: let x's producer write y directly */
+    dead[ii] = 1;
+    replace_uses(g, dead, x, y);
+    g->nodes[px].outputs[0] = y;
+    g->tensors[y].producer = px;
+    return 1;
+  } else {
+    return 0;
+  }
+  dead[ii] = 1;
+  return 1;
+}
+
+int mts_graph_optimize(mts_graph_t *g) {
+  int rc = mts_graph_infer_shapes(g);
+  if (rc) return rc;
+  char *dead = mts_xcalloc((size_t)g->n_nodes + 1, 1);
+  for (int i = 0; i < g->n_nodes; i++)
+    if (fold_const(g, i)) dead[i] = 1;
+  for (int i = 0; i < g->n_nodes; i++)
+    if (!dead[i] && g->nodes[i].op == MTS_OP_IDENTITY) drop_identity(g, dead, i);
+  for (int i = 0; i < g->n_nodes; i++) {
+    if (dead[i]) continue;
+    mts_op_t op = g->nodes[i].op;
+    int r = 0;
+    if (op == MTS_OP_BATCHNORM) r = fold_bn(g, dead, i);
+    else if (op == MTS_OP_BINARY && g->nodes[i].attr.binary == MTS_BINARY_ADD)
+      r = fuse_add(g, dead, i);
+    else if (op == MTS_OP_UNARY) r = fuse_unary(g, dead, i);
+    if (r < 0) {
+      rc = r;
+      goto out;
+    }
+  }
+  /* compact */
+  int w = 0;
+  for (int i = 0; i < g->n_nodes; i++) {
+    if (dead[i]) {
+      free(g->nodes[i].name);
+      continue;
+    }
+    g->nodes[w++] = g->nodes[i];
+  }
+  g->n_nodes = w;
+  for (int t = 0; t < g->n_tensors; t++)
+    if (!g->tensors[t].data) g->tensors[t].producer = -1;
+  for (int i = 0; i < g->n_nodes; i++)
+    for (int k = 0; k < g->nodes[i].n_outputs; k++) g->tensors[g->nodes[i].outputs[k]].producer = i;
+out:
+  free(dead);
+  return rc;
+}

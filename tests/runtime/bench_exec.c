@@ -1,0 +1,62 @@
+/* bench_exec.c — benchmark of the executor on a zoo model: compile time for
+ * core counts {1,2}, then median/min latency at 1 and 2 threads.
+ * Usage: bench_exec [MODEL] [ITERS]   (default resnet50, 30) */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "models/zoo.h"
+#include "runtime/exec.h"
+#include "runtime/mts.h"
+
+static int cmp_d(const void *a, const void *b) {
+  double x = *(const double *)a, y = *(const double *)b;
+  return x < y ? -1 : x > y;
+}
+
+int main(int argc, char **argv) {
+  const char *name = argc > 1 ? argv[1] : "resnet50";
+  int iters = argc > 2 ? atoi(argv[2]) : 30;
+  mts_graph_t *g = NULL;
+  mts_model_t *m = NULL;
+  mts_ctx_t *c = NULL;
+  int rc = 0;
+  if ((rc = mts_model_graph_load(name, &g))) goto out;
+  mts_compile_opts_t o = {.n_core_counts = 2, .core_counts = {1, 2}};
+  int64_t t0 = mts_now_us();
+  if ((rc = mts_model_compile(g, &o, &m))) goto out;
+  double gflop = 0;
+  for (int l = 0; l < mts_model_n_layers(m); l++) gflop += mts_model_layer_flops(m, l) / 1e9;
+  printf("%s: %d layers, %.2f GFLOP, compile {1,2} cores: %.1f ms\n", name,
+         mts_model_n_layers(m), gflop, (double)(mts_now_us() - t0) / 1e3);
+  if ((rc = mts_ctx_create(m, &c))) goto out;
+  int nd;
+  int64_t dims[8];
+  mts_model_input_shape(m, 0, &nd, dims);
+  size_t n = 1;
+  for (int i = 0; i < nd; i++) n *= (size_t)dims[i];
+  float *in = malloc(n * sizeof *in);
+  for (size_t i = 0; i < n; i++) in[i] = (float)((i * 7919) % 1000) / 1000.0f - 0.5f;
+  mts_ctx_set_input(c, 0, in, n);
+  free(in);
+  double *t = calloc((size_t)iters, sizeof *t);
+  for (int k = 1; k <= 2; k++) {
+    for (int i = 0; i < 3; i++)
+      if ((rc = mts_model_run(m, c, 0, mts_model_n_layers(m), k, 0, NULL))) goto out;
+    for (int i = 0; i < iters; i++) {
+      int64_t s = mts_now_ns();
+      if ((rc = mts_model_run(m, c, 0, mts_model_n_layers(m), k, 0, NULL))) goto out;
+      t[i] = (double)(mts_now_ns() - s) / 1e6;
+    }
+    qsort(t, (size_t)iters, sizeof *t, cmp_d);
+    printf("%s %d thread(s): median %.2f ms, min %.2f ms, %.1f GFLOP/s\n", name, k,
+           t[iters / 2], t[0], gflop / (t[iters / 2] / 1e3));
+  }
+  free(t);
+out:
+  if (rc) fprintf(stderr, "bench_exec: %s\n", mts_errmsg());
+  mts_ctx_destroy(c);
+  mts_model_destroy(m);
+  mts_graph_destroy(g);
+  return rc ? 1 : 0;
+}

@@ -1,0 +1,438 @@
+/* test_exec.c — every op of the executor against the naive reference
+ * (ref_ops.c) on small random tensors, at 1 and 2 cores, with per-op
+ * tolerances; plus post-op fusion and executor errors. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "ref_ops.h"
+#include "runtime/exec.h"
+#include "runtime/graph_int.h"
+#include "runtime/mts.h"
+
+/* ---- a tiny single-op graph builder --------------------------------------- */
+
+static mts_graph_t *G;
+static int n_in, ins[MTS_MAX_INPUTS];
+static uint64_t rng = 12345;
+
+static float urand(float lo, float hi) {
+  rng = rng * 6364136223846793005ull + 1442695040888963407ull;
+  return lo + (hi - lo) * (float)(rng >> 40) / 16777216.0f;
+}
+
+static void start(void) {
+  assert_int_equal(mts_graph_create("t", &G), 0);
+  n_in = 0;
+}
+
+static int act(int nd, ...) {
+  int64_t d[MTS_MAX_DIMS];
+  va_list ap;
+  va_start(ap, nd);
+  for (int i = 0; i < nd; i++) d[i] = va_arg(ap, int);
+  va_end(ap);
+  int t = mts_graph_add_tensor(G, NULL, MTS_F32, nd, d);
+  ins[n_in++] = t;
+  return t;
+}
+
+static int cst(float lo, float hi, int nd, ...) {
+  int64_t d[MTS_MAX_DIMS], n = 1;
+  va_list ap;
+  va_start(ap, nd);
+  for (int i = 0; i < nd; i++) n *= d[i] = va_arg(ap, int);
+  va_end(ap);
+  float *p = malloc((size_t)n * sizeof *p);
+  for (int64_t i = 0; i < n; i++) p[i] = urand(lo, hi);
+  return mts_graph_add_const(G, NULL, MTS_F32, nd, d, p);
+}
+
+static int node_n(mts_op_t op, int ni, const int *in, const mts_attr_t *a, int no, int *outs) {
+  for (int i = 0; i < no; i++) outs[i] = mts_graph_add_tensor(G, NULL, MTS_F32, 0, NULL);
+  int n = mts_graph_add_node(G, NULL, op, ni, in, no, outs, a);
+  assert_true(n >= 0);
+  int rc = mts__infer_node(G, n);
+  if (rc) fail_msg("%s", mts_errmsg());
+  return outs[0];
+}
+
+static int node(mts_op_t op, int ni, const int *in, const mts_attr_t *a) {
+  int o;
+  return node_n(op, ni, in, a, 1, &o);
+}
+
+static mts_attr_t A0(void) {
+  mts_attr_t a;
+  memset(&a, 0, sizeof a);
+  return a;
+}
+
+/* Runs the graph (outputs: every output of the last node) against the
+ * reference at 1 and 2 cores; |got - ref| <= atol + rtol |ref|. */
+static void check_n(int n_out, const int *outs, float lo, float hi, float atol, float rtol) {
+  assert_int_equal(mts_graph_set_io(G, n_in, ins, n_out, outs), 0);
+  float *in[MTS_MAX_INPUTS], *ref[MTS_MAX_OUTPUTS], *got[MTS_MAX_OUTPUTS];
+  size_t nin[MTS_MAX_INPUTS], nout[MTS_MAX_OUTPUTS];
+  for (int i = 0; i < n_in; i++) {
+    nin[i] = (size_t)mts_tensor_numel(&G->tensors[ins[i]]);
+    in[i] = malloc(nin[i] * sizeof(float));
+    for (size_t k = 0; k < nin[i]; k++) in[i][k] = urand(lo, hi);
+  }
+  for (int o = 0; o < n_out; o++) {
+    nout[o] = (size_t)mts_tensor_numel(&G->tensors[outs[o]]);
+    ref[o] = malloc(nout[o] * sizeof(float));
+    got[o] = malloc(nout[o] * sizeof(float));
+  }
+  assert_int_equal(ref_eval(G, (const float *const *)in, ref), 0);
+  mts_model_t *m = NULL;
+  mts_compile_opts_t opts = {.n_core_counts = 2, .core_counts = {1, 2}};
+  int rc = mts_model_compile(G, &opts, &m);
+  if (rc) fail_msg("compile: %s", mts_errmsg());
+  for (int k = 1; k <= 2; k++) {
+    mts_ctx_t *c = NULL;
+    assert_int_equal(mts_ctx_create(m, &c), 0);
+    for (int i = 0; i < n_in; i++) assert_int_equal(mts_ctx_set_input(c, i, in[i], nin[i]), 0);
+    rc = mts_model_run(m, c, 0, mts_model_n_layers(m), k, 0, NULL);
+    if (rc) fail_msg("run: %s", mts_errmsg());
+    for (int o = 0; o < n_out; o++) {
+      assert_int_equal(mts_ctx_get_output(c, o, got[o], nout[o]), 0);
+      for (size_t i = 0; i < nout[o]; i++)
+        if (!(fabsf(got[o][i] - ref[o][i]) <= atol + rtol * fabsf(ref[o][i])))
+          fail_msg("%s: output %d [%zu] = %g, reference %g (%d cores)", G->nodes[0].name, o, i,
+                   got[o][i], ref[o][i], k);
+    }
+    mts_ctx_destroy(c);
+  }
+  mts_model_destroy(m);
+  for (int i = 0; i < n_in; i++) free(in[i]);
+  for (int o = 0; o < n_out; o++) {
+    free(ref[o]);
+    free(got[o]);
+  }
+  mts_graph_destroy(G);
+  G = NULL;
+}
+
+static void check(int out, float lo, float hi, float atol, float rtol) {
+  check_n(1, &out, lo, hi, atol, rtol);
+}
+
+/* ---- ops ------------------------------------------------------------------- */
+
+static int conv(int x, int w, int b, int k, int s, int p_begin, int p_end, int dil, int grp) {
+  mts_attr_t a = A0();
+  a.nsp = 2;
+  a.kernel[0] = a.kernel[1] = k;
+  a.stride[0] = a.stride[1] = s;
+  a.dilation[0] = a.dilation[1] = dil;
+  a.pad[0] = a.pad[1] = p_begin;
+  a.pad[2] = a.pad[3] = p_end;
+  a.group = grp;
+  int in[3] = {x, w, b};
+  return node(MTS_OP_CONV, b >= 0 ? 3 : 2, in, &a);
+}
+
+static void test_conv(void **st) {
+  (void)st;
+  start(); /* plain 3x3, bias */
+  check(conv(act(4, 1, 8, 10, 10), cst(-.3f, .3f, 4, 16, 8, 3, 3), cst(-1, 1, 1, 16), 3, 1, 1, 1, 1, 1),
+        -1, 1, 1e-4f, 1e-4f);
+  start(); /* groups, stride, asymmetric pad, dilation */
+  check(conv(act(4, 1, 8, 13, 11), cst(-.3f, .3f, 4, 12, 4, 3, 3), -1, 3, 2, 2, 1, 2, 2), -1, 1,
+        1e-4f, 1e-4f);
+  start(); /* depthwise */
+  check(conv(act(4, 1, 32, 9, 9), cst(-.3f, .3f, 4, 32, 1, 3, 3), cst(-1, 1, 1, 32), 3, 2, 1, 1, 1, 32),
+        -1, 1, 1e-4f, 1e-4f);
+  start(); /* 1x1 stride 2, 3 input channels, batch 2, 5x5 kernel */
+  check(conv(act(4, 2, 3, 17, 17), cst(-.3f, .3f, 4, 20, 3, 5, 5), -1, 5, 1, 2, 2, 1, 1), -1, 1,
+        1e-4f, 1e-4f);
+}
+
+static void test_conv_postops(void **st) {
+  (void)st;
+  start(); /* conv -> add(residual) -> relu, fused by optimize */
+  int x = act(4, 1, 16, 8, 8);
+  int r = act(4, 1, 16, 8, 8);
+  int y = conv(x, cst(-.3f, .3f, 4, 16, 16, 3, 3), cst(-1, 1, 1, 16), 3, 1, 1, 1, 1, 1);
+  mts_attr_t a = A0();
+  a.binary = MTS_BINARY_ADD;
+  int in[2] = {r, y};
+  y = node(MTS_OP_BINARY, 2, in, &a);
+  a = A0();
+  a.unary = MTS_UNARY_CLIP;
+  a.alpha = 0;
+  a.beta = 1.5f;
+  y = node(MTS_OP_UNARY, 1, &y, &a);
+  check(y, -1, 1, 1e-4f, 1e-4f);
+}
+
+static int pool(mts_op_t op, int x, int k, int s, int pb, int pe, int ceil, int incl) {
+  mts_attr_t a = A0();
+  a.nsp = 2;
+  a.kernel[0] = a.kernel[1] = k;
+  a.stride[0] = a.stride[1] = s;
+  a.dilation[0] = a.dilation[1] = 1;
+  a.pad[0] = a.pad[1] = pb;
+  a.pad[2] = a.pad[3] = pe;
+  a.ceil_mode = ceil;
+  a.count_include_pad = incl;
+  return node(op, 1, &x, &a);
+}
+
+static void test_pool(void **st) {
+  (void)st;
+  start();
+  check(pool(MTS_OP_MAXPOOL, act(4, 1, 16, 14, 14), 3, 2, 1, 1, 0, 0), -1, 1, 0, 0);
+  start(); /* ceil mode: 14 -> 7 with k3 s2 (floor would give 6) */
+  int y = pool(MTS_OP_MAXPOOL, act(4, 1, 16, 14, 14), 3, 2, 0, 0, 1, 0);
+  assert_int_equal(G->tensors[y].dims[2], 7);
+  check(y, -1, 1, 0, 0);
+  start();
+  check(pool(MTS_OP_AVGPOOL, act(4, 2, 8, 9, 9), 3, 2, 1, 1, 0, 0), -1, 1, 1e-5f, 1e-5f);
+  start();
+  check(pool(MTS_OP_AVGPOOL, act(4, 1, 8, 9, 9), 3, 2, 1, 1, 0, 1), -1, 1, 1e-5f, 1e-5f);
+  start(); /* ceil mode average, excluding padding */
+  check(pool(MTS_OP_AVGPOOL, act(4, 1, 8, 10, 10), 3, 2, 0, 0, 1, 0), -1, 1, 1e-5f, 1e-5f);
+  start();
+  int x = act(4, 1, 24, 7, 5);
+  check(node(MTS_OP_GLOBAL_AVGPOOL, 1, &x, NULL), -1, 1, 1e-5f, 1e-5f);
+}
+
+static int gemm(int A, int B, int C, int ta, int tb, float alpha, float beta) {
+  mts_attr_t a = A0();
+  a.trans_a = ta;
+  a.trans_b = tb;
+  a.alpha = alpha;
+  a.beta = beta;
+  int in[3] = {A, B, C};
+  return node(MTS_OP_GEMM, C >= 0 ? 3 : 2, in, &a);
+}
+
+static void test_gemm(void **st) {
+  (void)st;
+  start();
+  check(gemm(act(2, 5, 64), cst(-.2f, .2f, 2, 33, 64), cst(-1, 1, 1, 33), 0, 1, 1, 1), -1, 1, 1e-4f, 1e-4f);
+  start();
+  check(gemm(act(2, 64, 5), cst(-.2f, .2f, 2, 64, 33), cst(-1, 1, 2, 5, 33), 1, 0, 0.5f, 2.0f), -1, 1,
+        1e-4f, 1e-4f);
+  start(); /* both operands activations */
+  int a = act(2, 7, 16);
+  check(gemm(a, act(2, 9, 16), -1, 0, 1, 1, 1), -1, 1, 1e-4f, 1e-4f);
+  start(); /* C as activation, full shape */
+  a = act(2, 4, 8);
+  int c = act(2, 4, 6);
+  check(gemm(a, cst(-.5f, .5f, 2, 8, 6), c, 0, 0, 1, 1), -1, 1, 1e-4f, 1e-4f);
+}
+
+static void test_matmul(void **st) {
+  (void)st;
+  start();
+  int in[2] = {act(4, 2, 3, 4, 5), act(4, 2, 3, 5, 6)};
+  check(node(MTS_OP_MATMUL, 2, in, NULL), -1, 1, 1e-4f, 1e-4f);
+  start(); /* constant 2-D weights broadcast over the batch */
+  in[0] = act(3, 2, 7, 16);
+  in[1] = cst(-.3f, .3f, 2, 16, 12);
+  check(node(MTS_OP_MATMUL, 2, in, NULL), -1, 1, 1e-4f, 1e-4f);
+  start(); /* broadcast in both operands */
+  in[0] = act(4, 1, 3, 4, 5);
+  in[1] = act(4, 2, 1, 5, 6);
+  check(node(MTS_OP_MATMUL, 2, in, NULL), -1, 1, 1e-4f, 1e-4f);
+}
+
+static void test_unary(void **st) {
+  (void)st;
+  for (int u = 0; u < MTS_UNARY_COUNT; u++) {
+    start();
+    mts_attr_t a = A0();
+    a.unary = u;
+    float lo = -3, hi = 3;
+    if (u == MTS_UNARY_RELU) a.alpha = 0.1f;
+    if (u == MTS_UNARY_CLIP) a.alpha = -1, a.beta = 2;
+    if (u == MTS_UNARY_HARDSIGMOID) a.alpha = 0.2f, a.beta = 0.5f;
+    if (u == MTS_UNARY_POW) a.alpha = 1.5f;
+    if (u == MTS_UNARY_LINEAR) a.alpha = 0.7f, a.beta = -0.2f;
+    if (u == MTS_UNARY_SQRT || u == MTS_UNARY_LOG || u == MTS_UNARY_POW ||
+        u == MTS_UNARY_RECIPROCAL)
+      lo = 0.1f;
+    int x = act(4, 1, 5, 6, 7);
+    check(node(MTS_OP_UNARY, 1, &x, &a), lo, hi, 1e-5f, 1e-4f);
+  }
+}
+
+static int binary(int bop, int x, int y) {
+  mts_attr_t a = A0();
+  a.binary = bop;
+  int in[2] = {x, y};
+  return node(MTS_OP_BINARY, 2, in, &a);
+}
+
+static void test_binary(void **st) {
+  (void)st;
+  for (int b = 0; b < MTS_BINARY_COUNT; b++) {
+    float lo = b == MTS_BINARY_POW || b == MTS_BINARY_DIV ? 0.5f : -1;
+    start(); /* same shape */
+    int x = act(4, 2, 3, 4, 5);
+    check(binary(b, x, act(4, 2, 3, 4, 5)), lo, 2, 1e-5f, 1e-5f);
+    start(); /* second operand broadcasts */
+    x = act(4, 2, 3, 4, 5);
+    check(binary(b, x, act(3, 3, 1, 5)), lo, 2, 1e-5f, 1e-5f);
+    start(); /* first operand broadcasts */
+    x = act(2, 4, 1);
+    check(binary(b, x, act(4, 2, 3, 4, 5)), lo, 2, 1e-5f, 1e-5f);
+    start(); /* constant operand */
+    x = act(4, 1, 3, 4, 5);
+    check(binary(b, cst(0.5f, 1.5f, 1, 5), x), lo, 2, 1e-5f, 1e-5f);
+  }
+}
+
+static void test_concat_split(void **st) {
+  (void)st;
+  start();
+  int c = cst(-1, 1, 4, 1, 2, 5, 5);
+  int in[3] = {act(4, 1, 3, 5, 5), c, act(4, 1, 7, 5, 5)};
+  mts_attr_t a = A0();
+  a.axis = 1;
+  check(node(MTS_OP_CONCAT, 3, in, &a), -1, 1, 0, 0);
+  start();
+  in[0] = act(3, 2, 3, 4);
+  in[1] = act(3, 2, 3, 6);
+  a.axis = -1;
+  check(node(MTS_OP_CONCAT, 2, in, &a), -1, 1, 0, 0);
+  start();
+  int x = act(3, 2, 9, 4), outs[3];
+  a = A0();
+  a.axis = 1;
+  a.n_ints = 3;
+  a.ints[0] = 2, a.ints[1] = 3, a.ints[2] = 4;
+  node_n(MTS_OP_SPLIT, 1, &x, &a, 3, outs);
+  check_n(3, outs, -1, 1, 0, 0);
+}
+
+static void test_shape_ops(void **st) {
+  (void)st;
+  start(); /* slice: starts, ends, steps per axis, with a negative step */
+  int x = act(3, 4, 10, 6);
+  mts_attr_t a = A0();
+  a.n_ints = 3;
+  int64_t v[9] = {1, 8, -1, 4, 1, 6, 1, -2, 1};
+  memcpy(a.ints, v, sizeof v);
+  int y = node(MTS_OP_SLICE, 1, &x, &a);
+  assert_int_equal(G->tensors[y].dims[1], 4); /* 8,6,4,2 */
+  check(y, -1, 1, 0, 0);
+  start(); /* transpose */
+  x = act(4, 2, 3, 4, 5);
+  a = A0();
+  a.n_ints = 4;
+  a.ints[0] = 0, a.ints[1] = 2, a.ints[2] = 3, a.ints[3] = 1;
+  check(node(MTS_OP_TRANSPOSE, 1, &x, &a), -1, 1, 0, 0);
+  start(); /* gather with int64 indices (one negative) */
+  x = act(3, 3, 6, 4);
+  int64_t id[2] = {2, 3};
+  int64_t *idx = malloc(6 * sizeof *idx);
+  int64_t iv[6] = {0, 5, -1, 2, 2, 1};
+  memcpy(idx, iv, sizeof iv);
+  int in[2] = {x, mts_graph_add_const(G, "idx", MTS_I64, 2, id, idx)};
+  a = A0();
+  a.axis = 1;
+  check(node(MTS_OP_GATHER, 2, in, &a), -1, 1, 0, 0);
+  start(); /* pad, rank 4 (pads in ints) */
+  x = act(4, 1, 2, 3, 4);
+  a = A0();
+  a.n_ints = 8;
+  int64_t p[8] = {0, 1, 2, 0, 0, 0, 1, 3};
+  memcpy(a.ints, p, sizeof p);
+  a.alpha = 0.25f;
+  check(node(MTS_OP_PAD, 1, &x, &a), -1, 1, 0, 0);
+  start(); /* reshape of a blocked conv output */
+  x = act(4, 1, 16, 4, 4);
+  y = conv(x, cst(-.3f, .3f, 4, 32, 16, 1, 1), -1, 1, 1, 0, 0, 1, 1);
+  int out = mts_graph_add_tensor(G, NULL, MTS_F32, 2, (int64_t[]){1, 512});
+  assert_true(mts_graph_add_node(G, "flatten", MTS_OP_RESHAPE, 1, &y, 1, &out, NULL) >= 0);
+  check(out, -1, 1, 1e-4f, 1e-4f);
+}
+
+static void test_norms(void **st) {
+  (void)st;
+  for (int ax = 1; ax <= 3; ax += 2) {
+    start();
+    int x = act(3, 2, 5, 16);
+    mts_attr_t a = A0();
+    a.axis = ax == 1 ? 1 : -1;
+    check(node(MTS_OP_SOFTMAX, 1, &x, &a), -3, 3, 1e-6f, 1e-4f);
+  }
+  start();
+  int x = act(3, 2, 5, 48);
+  int in[3] = {x, cst(0.5f, 1.5f, 1, 48), cst(-1, 1, 1, 48)};
+  mts_attr_t a = A0();
+  a.axis = -1;
+  a.epsilon = 1e-5f;
+  check(node(MTS_OP_LAYERNORM, 3, in, &a), -2, 2, 1e-4f, 1e-4f);
+  start();
+  x = act(4, 2, 6, 5, 5);
+  int bn[5] = {x, cst(0.5f, 1.5f, 1, 6), cst(-1, 1, 1, 6), cst(-1, 1, 1, 6), cst(0.5f, 2, 1, 6)};
+  a = A0();
+  a.epsilon = 1e-5f;
+  check(node(MTS_OP_BATCHNORM, 5, bn, &a), -2, 2, 1e-4f, 1e-4f);
+  start();
+  x = act(4, 1, 12, 6, 6);
+  a = A0();
+  a.size = 5;
+  a.alpha = 1e-2f;
+  a.beta = 0.75f;
+  a.bias = 2;
+  check(node(MTS_OP_LRN, 1, &x, &a), -2, 2, 1e-5f, 1e-4f);
+  for (int kd = 0; kd < 2; kd++) {
+    start();
+    x = act(4, 2, 6, 5, 7);
+    a = A0();
+    a.n_ints = 2;
+    a.ints[0] = 2, a.ints[1] = -1;
+    a.keepdims = kd;
+    check(node(MTS_OP_REDUCE_MEAN, 1, &x, &a), -2, 2, 1e-5f, 1e-4f);
+  }
+}
+
+static void test_errors(void **st) {
+  (void)st;
+  start();
+  int x = act(4, 1, 4, 6, 6);
+  int y = conv(x, cst(-1, 1, 4, 4, 4, 3, 3), -1, 3, 1, 1, 1, 1, 1);
+  assert_int_equal(mts_graph_set_io(G, 1, &x, 1, &y), 0);
+  mts_model_t *m = NULL;
+  mts_compile_opts_t o = {.n_core_counts = 1, .core_counts = {1}};
+  assert_int_equal(mts_model_compile(G, &o, &m), 0);
+  mts_ctx_t *c = NULL;
+  assert_int_equal(mts_ctx_create(m, &c), 0);
+  assert_int_equal(mts_model_run(m, c, 0, mts_model_n_layers(m), 3, 0, NULL), MTS_EINVAL);
+  assert_non_null(strstr(mts_errmsg(), "3 cores"));
+  assert_int_equal(mts_model_run(m, c, 0, 99, 1, 0, NULL), MTS_EINVAL);
+  assert_int_equal(mts_model_n_versions(m, 0, 1), 1);
+  assert_int_equal(mts_model_n_versions(m, 0, 2), 0);
+  float small[4];
+  assert_int_equal(mts_ctx_set_input(c, 0, small, 4), MTS_ESHAPE);
+  assert_int_equal(mts_ctx_get_output(c, 0, small, 4), MTS_ESHAPE);
+  mts_ctx_destroy(c);
+  mts_model_destroy(m);
+  mts_graph_destroy(G);
+  G = NULL;
+}
+
+int main(void) {
+  const struct CMUnitTest tests[] = {
+      cmocka_unit_test(test_conv),     cmocka_unit_test(test_conv_postops),
+      cmocka_unit_test(test_pool),     cmocka_unit_test(test_gemm),
+      cmocka_unit_test(test_matmul),   cmocka_unit_test(test_unary),
+      cmocka_unit_test(test_binary),   cmocka_unit_test(test_concat_split),
+      cmocka_unit_test(test_shape_ops), cmocka_unit_test(test_norms),
+      cmocka_unit_test(test_errors),
+  };
+  return cmocka_run_group_tests(tests, NULL, NULL);
+}
