@@ -10,6 +10,7 @@
 #include <sys/resource.h>
 #include <sys/stat.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "coordinator/arrivals.h"
 #include "coordinator/engine.h"
@@ -27,6 +28,9 @@ typedef struct {
   int rank;
   int node;
   char host[256];
+  int pid;
+  int ring;            /* we ring its doorbell */
+  int rings;           /* it rings ours */
   int n_cores;
   int cores[MTS_SCHED_MAX_HOME];
   int llc_of[MTS_SCHED_MAX_HOME];
@@ -51,8 +55,8 @@ typedef struct {
   int64_t t0;       /* mts_now_us() at run start */
   wk_t *wk;
   int n_wk;
-  int64_t *rank_to_wk;
   int size;
+  int all_ring;     /* every worker rings our doorbell */
 } mpi_tr_t;
 
 static int64_t tr_now(void *impl) {
@@ -85,7 +89,9 @@ static int tr_wait(void *impl, int64_t deadline, int64_t expect, mts_completion_
   for (;;) {
     Mts__Msg *m = NULL;
     int src = -1;
-    int rc = mts_msg_poll(&m, &src);
+    /* With doorbells from every worker, sleep on ours until the deadline;
+     * else poll, coarsely before the predicted completion, finely after. */
+    int rc = t->all_ring ? mts_msg_wait(&m, &src, t->t0 + deadline, 25, 1000) : mts_msg_poll(&m, &src);
     if (rc < 0) return rc;
     if (rc == 1) {
       if (m->body_case == MTS__MSG__BODY_COMPLETION) {
@@ -277,6 +283,7 @@ int mts_coordinator_main(const mts_serve_opts_t *o) {
       wk_t *x = &wk[src - 1];
       Mts__Topology *tp = m->hello->topology;
       x->rank = src;
+      x->pid = m->hello->pid;
       snprintf(x->host, sizeof x->host, "%s", tp->host);
       x->n_cores = (int)(tp->n_cores < MTS_SCHED_MAX_HOME ? tp->n_cores : MTS_SCHED_MAX_HOME);
       for (int c = 0; c < x->n_cores; c++) {
@@ -288,6 +295,12 @@ int mts_coordinator_main(const mts_serve_opts_t *o) {
     mts_msg_free(m);
   }
   assign_homes(wk, n_wk, o->home_mode ? o->home_mode : "llc");
+  /* Doorbells with same-host workers (see proto/msg.h). */
+  char my_host[256] = "";
+  gethostname(my_host, sizeof my_host - 1);
+  int have_bell = mts_doorbell_open_own() == 0;
+  for (int i = 0; i < n_wk; i++)
+    wk[i].ring = !strcmp(wk[i].host, my_host) && mts_doorbell_attach(wk[i].rank, wk[i].pid) == 0;
 
   /* Models: one index per distinct model name. */
   int tenant_model[MTS_MAX_TENANTS];
@@ -324,6 +337,9 @@ int mts_coordinator_main(const mts_serve_opts_t *o) {
       ld.solo_iters = o->solo_iters > 0 ? o->solo_iters : 5;
       ld.log_path = path;
       ld.seed = seed;
+      ld.coord_host = my_host;
+      ld.coord_pid = have_bell ? (int32_t)getpid() : 0;
+      ld.ring = wk[i].ring;
       m.body_case = MTS__MSG__BODY_LOAD;
       m.load = &ld;
       if ((rc = mts_msg_send(&m, wk[i].rank)) != 0) {
@@ -353,6 +369,7 @@ int mts_coordinator_main(const mts_serve_opts_t *o) {
     got++;
     Mts__Ready *r = m->ready;
     wk_t *x = &wk[src - 1];
+    x->rings = r->ring;
     if (!r->ok) {
       if (!failed++) fprintf(stderr, "mtserve serve: workload %s: %s\n", w->path, r->error);
       exit_code = 2;
@@ -388,6 +405,12 @@ int mts_coordinator_main(const mts_serve_opts_t *o) {
   if (exit_code) {
     shutdown_all(size, "model load failed");
     goto out;
+  }
+  mts_doorbell_unlink_own(); /* every worker has attached by now */
+  {
+    int all = have_bell;
+    for (int i = 0; i < n_wk; i++) all &= wk[i].rings;
+    mts_msg_set_all_ring(all);
   }
 
   /* profile.json: the measured solo profile the scheduler used (input for
@@ -478,7 +501,8 @@ int mts_coordinator_main(const mts_serve_opts_t *o) {
 
   /* Run. */
   double cpu0 = cpu_ms_self();
-  mpi_tr_t tr = {.t0 = mts_now_us(), .wk = wk, .n_wk = n_wk, .size = size};
+  mpi_tr_t tr = {.t0 = mts_now_us(), .wk = wk, .n_wk = n_wk, .size = size, .all_ring = 1};
+  for (int i = 0; i < n_wk; i++) tr.all_ring &= wk[i].rings && have_bell;
   mts_transport_t transport = {.impl = &tr, .now = tr_now, .dispatch = tr_dispatch, .wait = tr_wait};
   mts_engine_config_t ec = {
       .w = w, .qos_us = qos_us, .tenant_model = tenant_model, .arrivals = arr, .n_arrivals = n_arr,
@@ -600,6 +624,7 @@ int mts_coordinator_main(const mts_serve_opts_t *o) {
   }
 
 out:
+  mts_doorbell_close_all();
   free(res.queries);
   mts_sched_destroy(sched);
   free(wdesc);

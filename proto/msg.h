@@ -30,4 +30,23 @@ int mts_msg_wait(Mts__Msg **out, int *src, int64_t deadline_us, int64_t min_us,
                  int64_t max_us);
 void mts_msg_free(Mts__Msg *m);
 
+/* Doorbells (same host only).  Polling with sleeps trades CPU for delay; a
+ * rank whose senders all share its host can instead sleep on a POSIX
+ * semaphore that each sender posts after MPI_Send, and wake at once.
+ * - mts_doorbell_open_own() creates this rank's doorbell, named after its
+ *   pid (call before telling peers the pid);
+ * - mts_doorbell_attach(rank, pid) opens a same-host peer's doorbell, which
+ *   mts_msg_send() then rings after every send to that rank;
+ * - mts_doorbell_unlink_own() removes the name once peers have attached
+ *   (the semaphore lives on while open);
+ * - mts_msg_set_all_ring(1) tells mts_msg_wait() that every sender rings:
+ *   it then sleeps on the doorbell (capped at a few ms as a safety net)
+ *   instead of polling; otherwise it caps its sleeps at max_us.
+ * mts_doorbell_close_all() at exit. */
+int mts_doorbell_open_own(void);
+int mts_doorbell_attach(int rank, int pid);
+void mts_doorbell_unlink_own(void);
+void mts_msg_set_all_ring(int on);
+void mts_doorbell_close_all(void);
+
 #endif

@@ -316,6 +316,9 @@ int mts_worker_main(int rank) {
   int64_t wall0 = mts_now_us();
   double cpu0 = cpu_ms();
 
+  /* Doorbell first: its name is our pid, which Hello tells the coordinator. */
+  if (mts_doorbell_open_own() != 0) MTS_LOG(MTS_LOG_INFO, "no doorbell, polling: %s", mts_errmsg());
+
   /* Hello. */
   {
     Mts__Msg m = MTS__MSG__INIT;
@@ -378,6 +381,11 @@ int mts_worker_main(int rank) {
       Mts__Msg r = MTS__MSG__INIT;
       Mts__Ready rd = MTS__READY__INIT;
       double load_ms = 0;
+      /* Same host: ring the coordinator's doorbell, sleep on ours if it rings. */
+      mts_doorbell_unlink_own(); /* the coordinator attached before sending Load */
+      if (ld->coord_host && !strcmp(ld->coord_host, topo->host) && ld->coord_pid > 0)
+        rd.ring = mts_doorbell_attach(0, ld->coord_pid) == 0;
+      mts_msg_set_all_ring(ld->ring);
       w->n_home = 0;
       for (size_t i = 0; i < ld->n_home_cores && i < MTS_MAX_CORES; i++) w->home[w->n_home++] = ld->home_cores[i];
       w->n_cc = 0;
@@ -413,6 +421,7 @@ int mts_worker_main(int rank) {
   }
 
 out:
+  mts_doorbell_close_all();
   if (w->log) fclose(w->log);
   for (int i = 0; i < w->n_live; i++) ctx_give(w, w->live[i].model, w->live[i].ctx);
   for (int k = 0; k < w->n_models; k++) {
