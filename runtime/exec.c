@@ -315,7 +315,8 @@ int mts_model_compile(mts_graph_t *g, const mts_compile_opts_t *opts, mts_model_
       return mts_seterr(MTS_EINVAL, "compile '%s': core count %d < 1", g->name,
                         opts->core_counts[i]);
   int saved_threads = omp_get_max_threads();
-  dnnl_set_verbose(0);
+  /* quiet unless the user asks for oneDNN's trace explicitly */
+  if (!getenv("ONEDNN_VERBOSE") && !getenv("DNNL_VERBOSE")) dnnl_set_verbose(0);
   if ((rc = mts_graph_toposort(g)) || (rc = mts_graph_optimize(g))) return rc;
 
   mts_model_t *m = mts_xcalloc(1, sizeof *m);
@@ -409,7 +410,12 @@ int mts_model_compile(mts_graph_t *g, const mts_compile_opts_t *opts, mts_model_
       MTS__DNNL(st, T->name);
     }
   }
-  for (int i = 0; i < m->n_in; i++) m->bufs[m->in[i].buf].first = 0;
+  /* inputs stay intact for the whole run, so that any layer range can be
+   * re-run on the same context */
+  for (int i = 0; i < m->n_in; i++) {
+    m->bufs[m->in[i].buf].first = 0;
+    m->bufs[m->in[i].buf].last = nn;
+  }
   plan_arena(m);
   MTS_LOG(MTS_LOG_INFO, "compiled '%s': %d layers, %d steps, arena %.1f MiB", m->name,
           m->n_layers, m->n_steps, (double)m->arena_size / 1048576.0);

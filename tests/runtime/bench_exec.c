@@ -53,6 +53,25 @@ int main(int argc, char **argv) {
            t[iters / 2], t[0], gflop / (t[iters / 2] / 1e3));
   }
   free(t);
+  if (getenv("MTS_PROFILE")) { /* per-layer times at 1 thread, slowest first */
+    int nl = mts_model_n_layers(m);
+    double *lu = calloc((size_t)nl, sizeof *lu), *acc = calloc((size_t)nl, sizeof *acc);
+    for (int i = 0; i < 5; i++) {
+      mts_model_run(m, c, 0, nl, 1, 0, lu);
+      for (int l = 0; l < nl; l++) acc[l] += lu[l] / 5;
+    }
+    for (int k = 0; k < 15 && k < nl; k++) {
+      int best = 0;
+      for (int l = 1; l < nl; l++)
+        if (acc[l] > acc[best]) best = l;
+      printf("  %-40s %-10s %8.3f ms %7.1f GFLOP/s\n", mts_model_layer_name(m, best),
+             mts_op_name(mts_model_layer_op(m, best)), acc[best] / 1e3,
+             mts_model_layer_flops(m, best) / acc[best] / 1e3);
+      acc[best] = -1;
+    }
+    free(lu);
+    free(acc);
+  }
 out:
   if (rc) fprintf(stderr, "bench_exec: %s\n", mts_errmsg());
   mts_ctx_destroy(c);
