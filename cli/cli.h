@@ -10,5 +10,7 @@ int mts_cli_run(int argc, char **argv);
 int mts_cli_export(int argc, char **argv);
 /* mtserve serve: the MPI server (cli/serve_cmd.c). */
 int mts_cli_serve(int argc, char **argv);
+/* mtserve sim: the scheduler on a modelled machine in virtual time (cli/sim_cmd.c). */
+int mts_cli_sim(int argc, char **argv);
 
 #endif

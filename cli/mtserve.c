@@ -13,6 +13,7 @@ static void usage(FILE *f) {
           "\n"
           "commands:\n"
           "  serve    run the server under MPI: mpirun -np N mtserve serve --workload W\n"
+          "  sim      simulate the scheduler on a modelled machine (virtual time)\n"
           "  run      run one model (zoo name or .onnx) outside MPI and time it\n"
           "  export   write a zoo model as an ONNX file\n");
 }
@@ -28,6 +29,7 @@ int main(int argc, char **argv) {
     return 0;
   }
   if (!strcmp(cmd, "serve")) return mts_cli_serve(argc - 1, argv + 1);
+  if (!strcmp(cmd, "sim")) return mts_cli_sim(argc - 1, argv + 1);
   if (!strcmp(cmd, "run")) return mts_cli_run(argc - 1, argv + 1);
   if (!strcmp(cmd, "export")) return mts_cli_export(argc - 1, argv + 1);
   fprintf(stderr, "mtserve: unknown command '%s'\n", cmd);

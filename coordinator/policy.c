@@ -3,10 +3,12 @@
 
 #include <string.h>
 
-static const mts_policy_t *const policies[] = {&mts__policy_fcfs, NULL};
-static const char *const names[] = {"fcfs", NULL};
+static const mts_policy_t *const policies[] = {&mts__policy_fcfs, &mts__policy_static, &mts__policy_layer,
+                                               &mts__policy_veltair, &mts__policy_mts, NULL};
+static const char *const names[] = {"fcfs", "static", "layer", "veltair", "mts", NULL};
 
 const mts_policy_t *mts_policy_find(const char *name) {
+  if (!name) return NULL;
   for (int i = 0; policies[i]; i++)
     if (!strcmp(policies[i]->name, name)) return policies[i];
   return NULL;

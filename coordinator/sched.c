@@ -16,6 +16,7 @@ typedef struct {
   size_t running;      /* query index when busy */
   int n_last;          /* cores of the last grant: preferred again (no re-pin) */
   int last[MTS_SCHED_MAX_HOME];
+  double raw_us;       /* uncorrected prediction of the running block */
 } worker_state_t;
 
 struct mts_sched {
@@ -37,7 +38,19 @@ struct mts_sched {
   /* scratch for sorting */
   double *keys;
   size_t cap_keys;
+  /* policy support */
+  void *pstate;
+  int plan_w;
+  /* static partitions: allow[(t * n_nodes + node) * stride + core]; a
+   * (tenant, node) pair with restricted[...] == 0 may use every core */
+  unsigned char *allow, *restricted;
+  int *node_busy, *node_cores;
+  int busy_total, total_cores, n_avail;
+  double corr, conf_rate;
+  mts_interf_model_t im;
 };
+
+#define EWMA_A 0.1
 
 const mts_sched_config_t *mts_sched_config(const mts_sched_t *s) { return &s->cfg; }
 const mts_model_prof_t *mts_sched_model(const mts_sched_t *s, int m) { return &s->cfg.models[m]; }
@@ -63,9 +76,13 @@ int mts_sched_create(const mts_sched_config_t *cfg, mts_sched_t **out) {
       if (wd->home[c] < 0 || wd->home[c] >= cfg->max_cores_node)
         return mts_seterr(MTS_EINVAL, "scheduler: worker %d home core %d out of range", i, wd->home[c]);
   }
-  for (int m = 0; m < cfg->n_models; m++)
+  for (int m = 0; m < cfg->n_models; m++) {
     if (cfg->models[m].n_layers <= 0 || cfg->models[m].n_cc <= 0 || !cfg->models[m].layer_us)
       return mts_seterr(MTS_EINVAL, "scheduler: model %d has no profile", m);
+    if (cfg->models[m].n_cc > MTS_SCHED_MAX_CC || cfg->models[m].n_versions > MTS_SCHED_MAX_VERSIONS ||
+        (cfg->models[m].n_versions > 1 && !cfg->models[m].ver_us))
+      return mts_seterr(MTS_EINVAL, "scheduler: model %d: bad core counts or versions", m);
+  }
 
   mts_sched_t *s = mts_xcalloc(1, sizeof *s);
   s->cfg = *cfg;
@@ -82,12 +99,42 @@ int mts_sched_create(const mts_sched_config_t *cfg, mts_sched_t **out) {
         sf[l * mp->n_cc + c] = sf[(l + 1) * mp->n_cc + c] + mp->layer_us[l * mp->n_cc + c];
     s->suffix[m] = sf;
   }
+  s->node_busy = mts_xcalloc((size_t)cfg->n_nodes, sizeof *s->node_busy);
+  s->node_cores = mts_xcalloc((size_t)cfg->n_nodes, sizeof *s->node_cores);
+  {
+    unsigned char *seen = mts_xcalloc((size_t)cfg->n_nodes * (size_t)s->stride, 1);
+    for (int i = 0; i < cfg->n_workers; i++)
+      for (int c = 0; c < cfg->workers[i].n_home; c++) {
+        unsigned char *x = &seen[(size_t)cfg->workers[i].node * (size_t)s->stride + (size_t)cfg->workers[i].home[c]];
+        if (!*x) s->node_cores[cfg->workers[i].node]++;
+        *x = 1;
+      }
+    free(seen);
+  }
+  for (int n = 0; n < cfg->n_nodes; n++) s->total_cores += s->node_cores[n];
+  s->n_avail = cfg->n_workers;
+  s->corr = 1.0;
+  s->im = cfg->interference ? *cfg->interference
+                            : (mts_interf_model_t){.k_node = MTS_INTERF_K_NODE, .k_llc = MTS_INTERF_K_LLC};
+  s->plan_w = -1;
+  if (p->init) {
+    int rc = p->init(s, &s->pstate);
+    if (rc) {
+      mts_sched_destroy(s);
+      return rc;
+    }
+  }
   *out = s;
   return 0;
 }
 
 void mts_sched_destroy(mts_sched_t *s) {
   if (!s) return;
+  if (s->policy->fini) s->policy->fini(s->pstate);
+  free(s->allow);
+  free(s->restricted);
+  free(s->node_busy);
+  free(s->node_cores);
   for (int m = 0; m < s->cfg.n_models; m++) free(s->suffix[m]);
   free(s->suffix);
   free(s->owner);
@@ -141,15 +188,27 @@ static void free_cores_of(mts_sched_t *s, size_t qi) {
   const mts_worker_desc_t *wd = &s->cfg.workers[q->worker];
   for (int c = 0; c < wd->n_home; c++) {
     size_t *o = owner_of(s, q->worker, wd->home[c]);
-    if (*o == qi + 1) *o = 0;
+    if (*o == qi + 1) {
+      *o = 0;
+      s->node_busy[wd->node]--;
+      s->busy_total--;
+    }
   }
   worker_state_t *ws = &s->w[q->worker];
-  if (ws->busy && ws->running == qi) ws->busy = 0;
+  if (ws->busy && ws->running == qi) {
+    ws->busy = 0;
+    if (!ws->lost) s->n_avail++;
+  }
 }
 
 void mts_sched_complete(mts_sched_t *s, size_t qi, int ok, int64_t now_us, double exec_us) {
   mts_query_t *q = &s->q[qi];
   if (q->state != MTS_Q_RUNNING) return; /* late completion of an aborted query */
+  if (ok && q->worker >= 0 && s->w[q->worker].raw_us > 0 && exec_us > 0) {
+    double r = exec_us / s->w[q->worker].raw_us;
+    r = r < 0.2 ? 0.2 : r > 5 ? 5 : r;
+    s->corr = (1 - EWMA_A) * s->corr + EWMA_A * r;
+  }
   free_cores_of(s, qi);
   s->n_running--;
   q->exec_us += exec_us;
@@ -170,7 +229,10 @@ void mts_sched_complete(mts_sched_t *s, size_t qi, int ok, int64_t now_us, doubl
 
 int mts_sched_worker_lost(mts_sched_t *s, int worker, int64_t now_us) {
   int n = 0;
-  s->w[worker].lost = 1;
+  if (!s->w[worker].lost) {
+    if (!s->w[worker].busy) s->n_avail--;
+    s->w[worker].lost = 1;
+  }
   for (size_t i = 0; i < s->nq; i++) {
     mts_query_t *q = &s->q[i];
     if (q->worker != worker || (q->state != MTS_Q_PENDING && q->state != MTS_Q_RUNNING)) continue;
@@ -193,10 +255,30 @@ int mts_sched_worker_lost(mts_sched_t *s, int worker, int64_t now_us) {
   return n;
 }
 
-static int count_free(mts_sched_t *s, int w) {
+int mts_sched_tenant_allows(const mts_sched_t *s, int t, int node, int core) {
+  if (!s->restricted || t < 0 || t >= s->cfg.n_tenants || !s->restricted[t * s->cfg.n_nodes + node]) return 1;
+  return s->allow[((size_t)t * (size_t)s->cfg.n_nodes + (size_t)node) * (size_t)s->stride + (size_t)core];
+}
+
+void mts_sched_set_tenant_cores(mts_sched_t *s, int t, int node, const int *cores, int n) {
+  if (t < 0 || t >= s->cfg.n_tenants || node < 0 || node >= s->cfg.n_nodes) return;
+  if (!s->restricted) {
+    s->restricted = mts_xcalloc((size_t)s->cfg.n_tenants * (size_t)s->cfg.n_nodes, 1);
+    s->allow = mts_xcalloc((size_t)s->cfg.n_tenants * (size_t)s->cfg.n_nodes * (size_t)s->stride, 1);
+  }
+  unsigned char *a = &s->allow[((size_t)t * (size_t)s->cfg.n_nodes + (size_t)node) * (size_t)s->stride];
+  memset(a, 0, (size_t)s->stride);
+  for (int i = 0; i < n; i++)
+    if (cores[i] >= 0 && cores[i] < s->stride) a[cores[i]] = 1;
+  s->restricted[t * s->cfg.n_nodes + node] = 1;
+}
+
+/* Free cores of worker w's home that tenant t may use. */
+static int count_free(mts_sched_t *s, int w, int t) {
   const mts_worker_desc_t *wd = &s->cfg.workers[w];
   int n = 0;
-  for (int c = 0; c < wd->n_home; c++) n += *owner_of(s, w, wd->home[c]) == 0;
+  for (int c = 0; c < wd->n_home; c++)
+    n += *owner_of(s, w, wd->home[c]) == 0 && mts_sched_tenant_allows(s, t, wd->node, wd->home[c]);
   return n;
 }
 
@@ -206,13 +288,13 @@ static int pick_worker(mts_sched_t *s, const mts_query_t *q, int *free_out) {
   if (q->worker >= 0) {
     worker_state_t *ws = &s->w[q->worker];
     if (ws->busy || ws->lost) return -1;
-    *free_out = count_free(s, q->worker);
+    *free_out = count_free(s, q->worker, q->tenant);
     return q->worker;
   }
   int best = -1, best_free = 0;
   for (int w = 0; w < s->cfg.n_workers; w++) {
     if (s->w[w].busy || s->w[w].lost) continue;
-    int f = count_free(s, w);
+    int f = count_free(s, w, q->tenant);
     if (f > best_free) {
       best = w;
       best_free = f;
@@ -227,21 +309,24 @@ static int pick_worker(mts_sched_t *s, const mts_query_t *q, int *free_out) {
 static int grant(mts_sched_t *s, int w, size_t qi, int n, int *cores) {
   worker_state_t *ws = &s->w[w];
   const mts_worker_desc_t *wd = &s->cfg.workers[w];
+  int t = s->q[qi].tenant;
   int k = 0;
   for (int i = 0; i < ws->n_last && k < n; i++) {
     size_t *o = owner_of(s, w, ws->last[i]);
-    if (*o == 0) {
+    if (*o == 0 && mts_sched_tenant_allows(s, t, wd->node, ws->last[i])) {
       *o = qi + 1;
       cores[k++] = ws->last[i];
     }
   }
   for (int c = 0; c < wd->n_home && k < n; c++) {
     size_t *o = owner_of(s, w, wd->home[c]);
-    if (*o == 0) {
+    if (*o == 0 && mts_sched_tenant_allows(s, t, wd->node, wd->home[c])) {
       *o = qi + 1;
       cores[k++] = wd->home[c];
     }
   }
+  s->node_busy[wd->node] += k;
+  s->busy_total += k;
   memcpy(ws->last, cores, (size_t)k * sizeof *cores);
   ws->n_last = k;
   return k;
@@ -269,31 +354,42 @@ int mts_sched_decide(mts_sched_t *s, int64_t now_us, mts_decision_t *out, int ma
   sort_ctx = s;
   qsort(s->ready, s->n_ready, sizeof *s->ready, cmp_ready);
 
-  size_t i = 0;
+  /* One pass over the ordered list; kept entries are compacted to the
+   * front (j) so that removals cost O(1). */
+  int admit = s->cfg.admission ? s->cfg.admission > 0 : s->policy->admission_default;
+  int check = s->cfg.drop_hopeless || admit;
+  uint64_t blocked = 0; /* strict_order 2: tenants (mod 64) whose head waits */
+  size_t i = 0, j = 0;
   while (i < s->n_ready && n < max) {
     size_t qi = s->ready[i];
     mts_query_t *q = &s->q[qi];
     const mts_model_prof_t *mp = &s->cfg.models[q->model];
-    if (s->cfg.drop_hopeless &&
-        now_us + (int64_t)mts_sched_remaining_us(s, q, mp->n_cc) > q->deadline_us) {
+    if (check && (s->policy->hopeless ? s->policy->hopeless(s, q, now_us)
+                                      : now_us + (int64_t)mts_sched_remaining_us(s, q, mp->n_cc) > q->deadline_us)) {
       q->state = MTS_Q_DROPPED;
       q->reason = MTS_REASON_DEADLINE;
       q->done_us = now_us;
-      memmove(&s->ready[i], &s->ready[i + 1], (s->n_ready - i - 1) * sizeof *s->ready);
-      s->n_ready--;
+      i++;
       out[n++] = (mts_decision_t){.kind = MTS_DEC_DROP, .query = qi, .worker = q->worker,
                                   .reason = MTS_REASON_DEADLINE};
       continue;
     }
-    int free_cores = 0;
-    int w = pick_worker(s, q, &free_cores);
+    uint64_t tbit = (uint64_t)1 << ((unsigned)q->tenant & 63);
+    int free_cores = 0, w = -1;
     mts_plan_t plan;
+    memset(&plan, 0, sizeof plan);
+    if (!(s->policy->strict_order == 2 && (blocked & tbit)) && s->n_avail > 0 && s->busy_total < s->total_cores)
+      w = pick_worker(s, q, &free_cores);
+    s->plan_w = w;
     if (w < 0 || free_cores == 0 || !s->policy->plan(s, q, free_cores, now_us, &plan) ||
         plan.min_cores > free_cores || plan.last <= q->next_layer || plan.last > mp->n_layers) {
-      if (s->policy->strict_order) break;
-      i++;
+      s->plan_w = -1;
+      if (s->policy->strict_order == 1) break;
+      if (s->policy->strict_order == 2) blocked |= tbit;
+      s->ready[j++] = s->ready[i++];
       continue;
     }
+    s->plan_w = -1;
     mts_decision_t *d = &out[n++];
     memset(d, 0, sizeof *d);
     d->kind = MTS_DEC_DISPATCH;
@@ -306,12 +402,16 @@ int mts_sched_decide(mts_sched_t *s, int64_t now_us, mts_decision_t *out, int ma
     d->n_cores = grant(s, w, qi, plan.n_cores < free_cores ? plan.n_cores : free_cores, d->cores);
     d->release = plan.last == mp->n_layers;
     d->predicted_us = plan.predicted_us;
-    if (d->n_cores < plan.n_cores) {
+    int conflict = d->n_cores < plan.n_cores;
+    if (conflict) {
       s->conflicts++;
       q->conflicts++;
     }
+    s->conf_rate = (1 - EWMA_A) * s->conf_rate + EWMA_A * conflict;
     s->w[w].busy = 1;
     s->w[w].running = qi;
+    s->w[w].raw_us = plan.raw_us > 0 ? plan.raw_us : plan.predicted_us;
+    s->n_avail--;
     if (q->worker < 0) {
       q->worker = w;
       q->first_start_us = now_us;
@@ -322,9 +422,10 @@ int mts_sched_decide(mts_sched_t *s, int64_t now_us, mts_decision_t *out, int ma
     s->n_running++;
     s->dispatches++;
     s->core_busy_us += plan.predicted_us * d->n_cores;
-    memmove(&s->ready[i], &s->ready[i + 1], (s->n_ready - i - 1) * sizeof *s->ready);
-    s->n_ready--;
+    i++;
   }
+  if (i > j) memmove(&s->ready[j], &s->ready[i], (s->n_ready - i) * sizeof *s->ready);
+  s->n_ready = j + (s->n_ready - i);
   return n;
 }
 
@@ -355,8 +456,39 @@ int mts_sched_abort_running(mts_sched_t *s, int reason, int64_t now_us) {
   return n;
 }
 
+void *mts_sched_policy_state(const mts_sched_t *s) { return s->pstate; }
+size_t mts_sched_qindex(const mts_sched_t *s, const mts_query_t *q) { return (size_t)(q - s->q); }
+int mts_sched_plan_worker(const mts_sched_t *s) { return s->plan_w; }
+int mts_sched_node_cores(const mts_sched_t *s, int node) { return s->node_cores[node]; }
+double mts_sched_correction(const mts_sched_t *s) { return s->corr; }
+double mts_sched_conflict_rate(const mts_sched_t *s) { return s->conf_rate; }
+double mts_sched_busy_fraction(const mts_sched_t *s) {
+  return s->total_cores ? (double)s->busy_total / s->total_cores : 0;
+}
+
+void mts_sched_busy(const mts_sched_t *s, int w, int *node_busy, int *home_busy) {
+  const mts_worker_desc_t *wd = &s->cfg.workers[w];
+  int h = 0;
+  for (int c = 0; c < wd->n_home; c++)
+    h += s->owner[(size_t)wd->node * (size_t)s->stride + (size_t)wd->home[c]] != 0;
+  *node_busy = s->node_busy[wd->node];
+  *home_busy = h;
+}
+
+double mts_sched_slowdown(const mts_sched_t *s, int w, double sens) {
+  if (w < 0) return s->corr;
+  int nb, hb;
+  mts_sched_busy(s, w, &nb, &hb);
+  const mts_worker_desc_t *wd = &s->cfg.workers[w];
+  double fn = s->node_cores[wd->node] ? (double)nb / s->node_cores[wd->node] : 0;
+  double fl = (double)hb / wd->n_home;
+  if (sens <= 0) sens = 1;
+  return (1 + sens * (s->im.k_node * fn + s->im.k_llc * fl)) * s->corr;
+}
+
 int mts_sched_check(const mts_sched_t *s) {
   size_t running = 0;
+  int busy = 0;
   for (size_t i = 0; i < s->nq; i++) running += s->q[i].state == MTS_Q_RUNNING;
   if (running != s->n_running)
     return mts_seterr(MTS_ESTATE, "scheduler: %zu running queries, counter says %zu", running, s->n_running);
@@ -367,7 +499,14 @@ int mts_sched_check(const mts_sched_t *s) {
     if (!o) continue;
     if (o - 1 >= s->nq || s->q[o - 1].state != MTS_Q_RUNNING)
       return mts_seterr(MTS_ESTATE, "scheduler: core %zu held by query %zu that is not running", c, o - 1);
+    int node = (int)(c / (size_t)s->stride), core = (int)(c % (size_t)s->stride);
+    if (!mts_sched_tenant_allows(s, s->q[o - 1].tenant, node, core))
+      return mts_seterr(MTS_ESTATE, "scheduler: core %d of node %d granted outside tenant %d's partition", core,
+                        node, s->q[o - 1].tenant);
+    busy++;
   }
+  if (busy != s->busy_total)
+    return mts_seterr(MTS_ESTATE, "scheduler: %d cores busy, counter says %d", busy, s->busy_total);
   for (int w = 0; w < s->cfg.n_workers; w++) {
     int held = 0;
     for (size_t i = 0; i < s->nq; i++)

@@ -26,6 +26,8 @@
 #define MTS_SCHED_MAX_CC 64      /* core counts per profile */
 #define MTS_SCHED_MAX_WORKERS 256
 #define MTS_SCHED_MAX_HOME 256   /* cores in one worker's home */
+#define MTS_SCHED_MAX_VERSIONS 8 /* versions per layer */
+#define MTS_GRAN_LEVELS 5        /* block granularities: 1 = layer-wise ... 5 = whole model */
 
 /* Profile of one model as the scheduler sees it. */
 typedef struct {
@@ -33,7 +35,28 @@ typedef struct {
   int n_cc;                      /* core counts profiled: 1..n_cc */
   const double *layer_us;        /* [n_layers * n_cc]: solo latency of layer l on (c+1) cores */
   double model_us[MTS_SCHED_MAX_CC]; /* whole model, per core count */
+  /* Versions ("adaptive compilation"): 0 or 1 means one version (layer_us).
+   * Otherwise ver_us holds [n_versions][n_layers][n_cc] solo latencies
+   * (version 0 first; it may equal layer_us) and ver_sens[v] how strongly
+   * version v suffers from interference (multiplies the interference term;
+   * 0 is read as 1). */
+  int n_versions;
+  const double *ver_us;
+  double ver_sens[MTS_SCHED_MAX_VERSIONS];
 } mts_model_prof_t;
+
+/* Counter-free interference model: a block on a worker whose home has a
+ * fraction f_llc of its cores busy with other blocks, on a node with a
+ * fraction f_node busy, runs (1 + sens * (k_node * f_node + k_llc * f_llc))
+ * times slower than solo.  Defaults (k_node 0.5, k_llc 0.3) are calibrated
+ * on DESIGN.md section 1: four GoogLeNet tasks filling one CPU run 1.8x
+ * slower than one.  The scheduler multiplies it by a correction factor, the
+ * EWMA of observed/predicted block time. */
+typedef struct {
+  double k_node, k_llc;
+} mts_interf_model_t;
+#define MTS_INTERF_K_NODE 0.5
+#define MTS_INTERF_K_LLC 0.3
 
 typedef struct {
   int rank;                      /* MPI rank (or sim worker id) */
@@ -55,6 +78,12 @@ typedef struct {
   const int *tenant_model;       /* per tenant: model index */
   int max_cores_node;            /* size of the largest node core id + 1 */
   int n_nodes;
+  /* Optional (zero/NULL: defaults), used by the policies beyond fcfs. */
+  const double *tenant_rate_qps; /* per tenant: static partitions by rate x solo time (NULL: equal) */
+  int admission;                 /* admission control: 0 policy default, 1 on, -1 off */
+  const mts_interf_model_t *interference; /* NULL: MTS_INTERF_K_* */
+  double min_block_us;           /* veltair: shortest block (0: 500 us) */
+  int fixed_gran;                /* veltair/mts: 0 adaptive, 1..MTS_GRAN_LEVELS fixed level */
 } mts_sched_config_t;
 
 typedef enum { MTS_DEC_DISPATCH = 0, MTS_DEC_DROP } mts_dec_kind_t;
@@ -82,6 +111,8 @@ typedef struct {
   int min_cores;                 /* fewest it accepts (conflict if < n_cores) */
   int version;
   double predicted_us;
+  double raw_us;                 /* prediction before the correction factor
+                                    (0: predicted_us); feeds the EWMA */
 } mts_plan_t;
 
 typedef struct {
@@ -92,7 +123,15 @@ typedef struct {
    * worker; returns 1 with *out filled, 0 to let q wait. */
   int (*plan)(const mts_sched_t *s, const mts_query_t *q, int free_cores,
               int64_t now_us, mts_plan_t *out);
-  int strict_order;              /* stop at the first ready query that cannot run */
+  int strict_order;              /* 1: stop at the first ready query that cannot
+                                    run; 2: the same per tenant (others go on) */
+  /* Optional hooks and flags (NULL/0 for fcfs). */
+  int (*init)(mts_sched_t *s, void **state);  /* after the core is built */
+  void (*fini)(void *state);
+  /* 1 if q can no longer meet its deadline (replaces the core's test for
+   * drop_hopeless and admission control). */
+  int (*hopeless)(const mts_sched_t *s, const mts_query_t *q, int64_t now_us);
+  int admission_default;         /* admission control on unless the config says -1 */
 } mts_policy_t;
 
 /* Looks a policy up by name (NULL if unknown); names: see mts_policy_names. */
@@ -133,6 +172,32 @@ int64_t mts_sched_dispatches(const mts_sched_t *s);
 double mts_sched_remaining_us(const mts_sched_t *s, const mts_query_t *q, int c);
 /* Core-busy microseconds granted so far (for utilisation). */
 double mts_sched_core_busy_us(const mts_sched_t *s);
+/* ---- for policies (pure views of the core's state) ---------------------- */
+void *mts_sched_policy_state(const mts_sched_t *s);
+/* Index of q in the query table. */
+size_t mts_sched_qindex(const mts_sched_t *s, const mts_query_t *q);
+/* The worker the core is planning for during a policy's plan() call. */
+int mts_sched_plan_worker(const mts_sched_t *s);
+/* Restricts tenant t to the given cores of node (static partitions); grants
+ * and free-core counts for t's queries then see only those cores.  Until a
+ * tenant is restricted on a node it may use every core there. */
+void mts_sched_set_tenant_cores(mts_sched_t *s, int tenant, int node, const int *cores, int n);
+/* 1 if tenant t may use core c of node (always 1 without partitions). */
+int mts_sched_tenant_allows(const mts_sched_t *s, int tenant, int node, int core);
+/* Busy cores (granted to running blocks) on worker w's node and in its home. */
+void mts_sched_busy(const mts_sched_t *s, int w, int *node_busy, int *home_busy);
+/* Cores of node n (distinct cores in its workers' homes). */
+int mts_sched_node_cores(const mts_sched_t *s, int node);
+/* Predicted interference slowdown for a block of sensitivity sens on
+ * worker w now, including the observed/predicted correction. */
+double mts_sched_slowdown(const mts_sched_t *s, int w, double sens);
+/* EWMA of observed/predicted block time (1 at start) and of the conflict
+ * indicator per dispatch (0 at start). */
+double mts_sched_correction(const mts_sched_t *s);
+double mts_sched_conflict_rate(const mts_sched_t *s);
+/* Fraction of all cores busy now. */
+double mts_sched_busy_fraction(const mts_sched_t *s);
+
 /* Checks internal invariants (no core granted twice, counts consistent);
  * 0 if they hold, else MTS_ESTATE with a message.  For tests. */
 int mts_sched_check(const mts_sched_t *s);
