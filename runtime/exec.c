@@ -611,7 +611,7 @@ out:
 int mts_model_run(const mts_model_t *m, mts_ctx_t *c, int first, int last, int ncores,
                   int version, double *layer_us) {
   (void)version; /* one version per layer so far: every index means version 0 */
-  int rc = 0;
+  int rc = 0, prev_threads = 0;
   if (c->m != m) return mts_seterr(MTS_EINVAL, "run '%s': context belongs to another model", m->name);
   if (first < 0 || last > m->n_layers || first > last)
     return mts_seterr(MTS_EINVAL, "run '%s': layer range [%d,%d) outside [0,%d)", m->name, first,
@@ -626,6 +626,11 @@ int mts_model_run(const mts_model_t *m, mts_ctx_t *c, int first, int last, int n
     return mts_seterr(MTS_EINVAL, "run '%s': not compiled for %d cores (compiled for %s)",
                       m->name, ncores, list);
   }
+  /* Jitted primitives keep the thread count they were created with, but
+   * oneDNN's simple kernels (concat, reorders, eltwise, ...) and C loops
+   * parallelise over omp_get_max_threads() at execution: pin that too. */
+  prev_threads = omp_get_max_threads();
+  if (prev_threads != ncores) omp_set_num_threads(ncores);
   for (int l = first; l < last; l++) {
     const mts__layer_t *L = &m->layers[l];
     int64_t t0 = layer_us ? mts_now_ns() : 0;
@@ -646,5 +651,6 @@ int mts_model_run(const mts_model_t *m, mts_ctx_t *c, int first, int last, int n
   }
   MTS__DNNL(dnnl_stream_wait(c->stream), m->name);
 out:
+  if (prev_threads != ncores) omp_set_num_threads(prev_threads);
   return rc;
 }
