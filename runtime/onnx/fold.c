@@ -36,12 +36,15 @@ static double fval(const cv_t *v, int64_t i) {
 
 static int64_t ival(const cv_t *v, int64_t i) {
   if (v->dt != MTS_F32) return ((const int64_t *)v->data)[i];
-  double d = ((const float *)v->data)[i];
-  if (!(d > -9.2e18 && d < 9.2e18)) return d > 0 ? INT64_MAX : INT64_MIN;
-  return (int64_t)d;
+  return mts__f2i(((const float *)v->data)[i]);
 }
 
 static void *alloc_out(mts__imp_t *im, int64_t n, mts_dtype_t dt) {
+  if (n > MTS__ONNX_MAX_FOLD) {
+    mts__imp_err(im, MTS_EUNSUPPORTED, "constant result of %lld elements is "
+                 "too large to fold", (long long)n);
+    return NULL;
+  }
   void *p = calloc((size_t)(n ? n : 1), mts_dtype_size(dt));
   if (!p) mts__imp_err(im, MTS_ENOMEM, "out of memory");
   return p;
@@ -117,7 +120,7 @@ static int fold_elementwise(mts__imp_t *im, int op) {
                    : (v[0].dt == MTS_I64 && v[1].dt == MTS_I64) ? MTS_I64
                                                                 : MTS_F32;
   void *res = alloc_out(im, cnt, dt);
-  if (!res) return MTS_ENOMEM;
+  if (!res) return im->last_rc;
   int64_t idx[MTS_MAX_DIMS] = {0};
   for (int64_t i = 0; i < cnt; i++) {
     int64_t o0 = bidx(on, idx, v[0].ndim, v[0].dims);
@@ -193,7 +196,7 @@ static int fold_unary(mts__imp_t *im, const char *op) {
   int isnot = !strcmp(op, "Not");
   mts_dtype_t dt = isnot ? MTS_I64 : v.dt;
   void *res = alloc_out(im, n, dt);
-  if (!res) return MTS_ENOMEM;
+  if (!res) return im->last_rc;
   for (int64_t i = 0; i < n; i++) {
     if (dt == MTS_I64) {
       int64_t a = ival(&v, i), r;
@@ -237,27 +240,27 @@ static int fold_constant(mts__imp_t *im) {
   }
   if ((a = mts__attr(im, "value_float")) && a->has_f) {
     float *d = alloc_out(im, 1, MTS_F32);
-    if (!d) return MTS_ENOMEM;
+    if (!d) return im->last_rc;
     d[0] = a->f;
     return mts__out_const(im, 0, MTS_F32, 0, &one, d);
   }
   if ((a = mts__attr(im, "value_int")) && a->has_i) {
     int64_t *d = alloc_out(im, 1, MTS_I64);
-    if (!d) return MTS_ENOMEM;
+    if (!d) return im->last_rc;
     d[0] = a->i;
     return mts__out_const(im, 0, MTS_I64, 0, &one, d);
   }
   if ((a = mts__attr(im, "value_floats"))) {
     int64_t n = (int64_t)a->n_floats;
     float *d = alloc_out(im, n, MTS_F32);
-    if (!d) return MTS_ENOMEM;
+    if (!d) return im->last_rc;
     if (n) memcpy(d, a->floats, sizeof(float) * (size_t)n);
     return mts__out_const(im, 0, MTS_F32, 1, &n, d);
   }
   if ((a = mts__attr(im, "value_ints"))) {
     int64_t n = (int64_t)a->n_ints;
     int64_t *d = alloc_out(im, n, MTS_I64);
-    if (!d) return MTS_ENOMEM;
+    if (!d) return im->last_rc;
     if (n) memcpy(d, a->ints, sizeof(int64_t) * (size_t)n);
     return mts__out_const(im, 0, MTS_I64, 1, &n, d);
   }
@@ -272,7 +275,7 @@ static int fold_shape(mts__imp_t *im, int size_only) {
   get(im, t, &v);
   if (size_only) {
     int64_t *d = alloc_out(im, 1, MTS_I64), one = 1;
-    if (!d) return MTS_ENOMEM;
+    if (!d) return im->last_rc;
     d[0] = mts__numel(v.ndim, v.dims);
     return mts__out_const(im, 0, MTS_I64, 0, &one, d);
   }
@@ -284,7 +287,7 @@ static int fold_shape(mts__imp_t *im, int size_only) {
   e = e < 0 ? 0 : (e > r ? r : e);
   int64_t n = e > s ? e - s : 0;
   int64_t *d = alloc_out(im, n, MTS_I64);
-  if (!d) return MTS_ENOMEM;
+  if (!d) return im->last_rc;
   for (int64_t i = 0; i < n; i++) d[i] = v.dims[s + i];
   return mts__out_const(im, 0, MTS_I64, 1, &n, d);
 }
@@ -321,7 +324,7 @@ static int fold_constant_of_shape(mts__imp_t *im) {
     free(d);
   }
   void *res = alloc_out(im, n, dt);
-  if (!res) return MTS_ENOMEM;
+  if (!res) return im->last_rc;
   for (int64_t i = 0; i < n; i++) {
     if (dt == MTS_F32) ((float *)res)[i] = (float)fv;
     else ((int64_t *)res)[i] = iv;
@@ -349,10 +352,12 @@ static int fold_range(mts__imp_t *im) {
   if (cnt > 1e8) return mts__imp_err(im, MTS_ESHAPE, "range too long");
   int64_t n = (int64_t)cnt;
   void *res = alloc_out(im, n, dt);
-  if (!res) return MTS_ENOMEM;
+  if (!res) return im->last_rc;
   for (int64_t i = 0; i < n; i++) {
     if (dt == MTS_F32) ((float *)res)[i] = (float)(s + (double)i * d);
-    else ((int64_t *)res)[i] = ival(&v[0], 0) + i * ival(&v[2], 0);
+    else /* wraps instead of overflowing */
+      ((int64_t *)res)[i] = (int64_t)((uint64_t)ival(&v[0], 0) +
+                                      (uint64_t)i * (uint64_t)ival(&v[2], 0));
   }
   return mts__out_const(im, 0, dt, 1, &n, res);
 }
@@ -404,7 +409,7 @@ static int fold_cast(mts__imp_t *im, int *done) {
   int64_t n = mts__numel(v.ndim, v.dims);
   mts_dtype_t dt = is_float_onnx_type(to) ? MTS_F32 : MTS_I64;
   void *res = alloc_out(im, n, dt);
-  if (!res) return MTS_ENOMEM;
+  if (!res) return im->last_rc;
   for (int64_t i = 0; i < n; i++) {
     if (dt == MTS_F32) {
       float f = (float)fval(&v, i);

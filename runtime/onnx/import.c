@@ -23,6 +23,7 @@ int mts__imp_err(mts__imp_t *im, int code, const char *fmt, ...) {
   va_start(ap, fmt);
   vsnprintf(msg, sizeof msg, fmt, ap);
   va_end(ap);
+  im->last_rc = code;
   if (im->node)
     return mts_seterr(code, "%s: node '%s' (%s): %s", im->file, im->node_name,
                       im->node->op_type ? im->node->op_type : "?", msg);
@@ -119,7 +120,7 @@ int mts__in_ints(mts__imp_t *im, int k, int64_t *out, int max, int *n) {
     return mts__imp_err(im, MTS_EUNSUPPORTED, "input %d '%s' has %lld values "
                         "(max %d)", k, tt->name, (long long)cnt, max);
   for (int64_t i = 0; i < cnt; i++)
-    out[i] = tt->dtype == MTS_F32 ? (int64_t)((const float *)tt->data)[i]
+    out[i] = tt->dtype == MTS_F32 ? mts__f2i(((const float *)tt->data)[i])
                                   : ((const int64_t *)tt->data)[i];
   *n = (int)cnt;
   return 0;

@@ -55,7 +55,7 @@ static int read_dims_attr(mts__imp_t *im, const char *name, int nsp,
     return mts__imp_err(im, MTS_EPARSE, "attribute '%s' has %d values, "
                         "expected %d", name, n, nsp);
   for (int i = 0; i < nsp; i++)
-    if (v[i] < minv || v[i] > MTS__ONNX_MAX_DIM)
+    if (v[i] < minv || v[i] > ((int64_t)1 << 24))
       return mts__imp_err(im, MTS_EPARSE, "attribute '%s' has bad value "
                           "%lld", name, (long long)v[i]);
   return 0;

@@ -57,6 +57,11 @@ static int in_shape(mts__imp_t *im, int k, int *t, int *nd, int64_t *dims) {
 }
 
 static void *alloc_elems(mts__imp_t *im, int64_t n, mts_dtype_t dt) {
+  if (n > MTS__ONNX_MAX_FOLD) {
+    mts__imp_err(im, MTS_EUNSUPPORTED, "constant result of %lld elements is "
+                 "too large to fold", (long long)n);
+    return NULL;
+  }
   void *p = malloc((size_t)(n ? n : 1) * mts_dtype_size(dt));
   if (!p) mts__imp_err(im, MTS_ENOMEM, "out of memory");
   return p;
@@ -67,7 +72,7 @@ static int const_reshaped(mts__imp_t *im, int t, int nd, const int64_t *dims) {
   const mts_tensor_t *tt = &im->g->tensors[t];
   int64_t n = mts__numel(tt->ndim, tt->dims);
   void *d = alloc_elems(im, n, tt->dtype);
-  if (!d) return MTS_ENOMEM;
+  if (!d) return im->last_rc;
   memcpy(d, tt->data, (size_t)n * mts_dtype_size(tt->dtype));
   return mts__out_const(im, 0, tt->dtype, nd, dims, d);
 }
@@ -115,9 +120,9 @@ int mts__cv_reshape(mts__imp_t *im) {
       return mts__imp_err(im, MTS_EPARSE, "bad shape value %lld",
                           (long long)sh[i]);
     } else {
-      known *= sh[i];
-      if (known > MTS__ONNX_MAX_NUMEL)
+      if (sh[i] && known > MTS__ONNX_MAX_NUMEL / sh[i])
         return mts__imp_err(im, MTS_ESHAPE, "shape too large");
+      known *= sh[i];
     }
   }
   if (neg >= 0) {
@@ -206,7 +211,7 @@ static int const_strided(mts__imp_t *im, int x, int nd, const int64_t *odims,
   int64_t n = mts__numel(nd, odims), idx[MTS_MAX_DIMS] = {0};
   uint8_t *d = alloc_elems(im, n, dt);
   const uint8_t *src = tt->data;
-  if (!d) return MTS_ENOMEM;
+  if (!d) return im->last_rc;
   for (int64_t i = 0; i < n; i++) {
     int64_t off = 0;
     for (int k = 0; k < nd; k++) off += base[k] + idx[k] * istride[k];
@@ -305,7 +310,7 @@ int mts__cv_concat(mts__imp_t *im) {
     for (int i = 0; i < ax; i++) outer *= d0[i];
     for (int i = (int)ax + 1; i < nd0; i++) inner *= d0[i];
     uint8_t *d = alloc_elems(im, mts__numel(nd0, out), dt), *p = d;
-    if (!d) return MTS_ENOMEM;
+    if (!d) return im->last_rc;
     for (int64_t o = 0; o < outer; o++)
       for (int k = 0; k < n; k++) {
         const mts_tensor_t *tt = &im->g->tensors[ts[k]];
@@ -516,7 +521,7 @@ int mts__cv_gather(mts__imp_t *im) {
   for (int i = (int)ax + 1; i < nd; i++) out[on++] = dims[i];
   int64_t nidx = mts__numel(ni, idims);
   int64_t *idx = alloc_elems(im, nidx, MTS_I64);
-  if (!idx) return MTS_ENOMEM;
+  if (!idx) return im->last_rc;
   const int64_t *src = im->g->tensors[t].data;
   for (int64_t i = 0; i < nidx; i++) {
     int64_t v = src[i];
@@ -537,7 +542,7 @@ int mts__cv_gather(mts__imp_t *im) {
     uint8_t *d = alloc_elems(im, mts__numel(on, out), tt->dtype), *p = d;
     if (!d) {
       free(idx);
-      return MTS_ENOMEM;
+      return im->last_rc;
     }
     for (int64_t o = 0; o < outer; o++)
       for (int64_t j = 0; j < nidx; j++) {
@@ -587,6 +592,9 @@ int mts__cv_expand(mts__imp_t *im) {
   }
   /* A run-time Expand is an Add of zeros of the requested shape. */
   int64_t n = mts__numel(ns, sh);
+  if (n < 0 || n > MTS__ONNX_MAX_FOLD)
+    return mts__imp_err(im, MTS_EUNSUPPORTED, "Expand to a shape of %lld "
+                        "elements is too large", (long long)n);
   float *z = calloc((size_t)(n ? n : 1), sizeof(float));
   if (!z) return mts__imp_err(im, MTS_ENOMEM, "out of memory");
   int zt, y;

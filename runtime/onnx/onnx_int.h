@@ -23,6 +23,9 @@
  * one dimension and a tensor's element count. */
 #define MTS__ONNX_MAX_DIM ((int64_t)1 << 32)
 #define MTS__ONNX_MAX_NUMEL ((int64_t)1 << 34)
+/* Largest constant the importer computes itself (folding, Expand of a
+ * constant...): the file's size does not bound those. */
+#define MTS__ONNX_MAX_FOLD ((int64_t)1 << 26)
 
 typedef struct {
   const char *file;   /* name for messages */
@@ -32,6 +35,7 @@ typedef struct {
   const Onnx__NodeProto *node; /* node being converted (for messages) */
   char node_name[128];
   int n_anon;         /* counter for generated names */
+  int last_rc;        /* code of the last mts__imp_err() */
 } mts__imp_t;
 
 /* Records an error naming the file and the current node; returns code. */
@@ -79,6 +83,14 @@ int mts__out_const(mts__imp_t *im, int k, mts_dtype_t dt, int ndim,
  * converting I64 constant data inputs to F32 where the op needs floats. */
 int mts__emit(mts__imp_t *im, const char *suffix, mts_op_t op, int n_in,
               const int *in, int n_out, const int *out, const mts_attr_t *a);
+
+/* Float to int64 without undefined behaviour: saturates, NaN -> 0. */
+static inline int64_t mts__f2i(double d) {
+  if (d != d) return 0;
+  if (d >= 9.2e18) return INT64_MAX;
+  if (d <= -9.2e18) return INT64_MIN;
+  return (int64_t)d;
+}
 
 /* ---- shapes ---------------------------------------------------------- */
 /* Checked element count; -1 when a dim is negative or too large. */

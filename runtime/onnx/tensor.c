@@ -72,7 +72,7 @@ static void raw_get(const uint8_t *p, int dt, int64_t i, double *fv,
   case DT_INT32: n = (int32_t)(uint32_t)u; break;
   case DT_INT64: n = (int64_t)u; break;
   }
-  if (is_float_type(dt)) n = (int64_t)d;
+  if (is_float_type(dt)) n = mts__f2i(d);
   else d = (double)n;
   *fv = d;
   *iv = n;
@@ -127,6 +127,13 @@ static int read_external(const Onnx__TensorProto *tp, const char *file,
                     "file '%s': %s", file, tname, path, strerror(errno));
     goto out;
   }
+  if (fseeko(f, 0, SEEK_END) != 0 || ftello(f) < 0 ||
+      (uint64_t)ftello(f) < (uint64_t)off + want) {
+    rc = mts_seterr(MTS_EIO, "%s: tensor '%s': external data file '%s' is "
+                    "shorter than offset %lld + length %zu", file, tname, path,
+                    (long long)off, want);
+    goto out;
+  }
   buf = malloc(want ? want : 1);
   if (!buf) {
     rc = mts_seterr(MTS_ENOMEM, "%s: tensor '%s': out of memory", file, tname);
@@ -176,12 +183,8 @@ int mts__tensor_decode(const Onnx__TensorProto *tp, const char *file,
                       "type %d", file, tname, type);
   int isf = is_float_type(type);
   *dt = isf ? MTS_F32 : MTS_I64;
-  res = malloc((size_t)(n ? n : 1) * (isf ? sizeof(float) : sizeof(int64_t)));
-  if (!res)
-    return mts_seterr(MTS_ENOMEM, "%s: tensor '%s': out of memory (%lld "
-                      "elements)", file, tname, (long long)n);
-  float *fo = res;
-  int64_t *io = res;
+  float *fo = NULL;
+  int64_t *io = NULL;
   const uint8_t *raw = NULL;
   size_t rawlen = 0;
   if (tp->has_data_location &&
@@ -194,13 +197,37 @@ int mts__tensor_decode(const Onnx__TensorProto *tp, const char *file,
     raw = tp->raw_data.data;
     rawlen = tp->raw_data.len;
   }
-  if (raw) {
-    if (rawlen != (size_t)n * es) {
-      rc = mts_seterr(MTS_EPARSE, "%s: tensor '%s': raw_data has %zu bytes, "
-                      "shape needs %lld", file, tname, rawlen,
-                      (long long)((size_t)n * es));
+  /* Sizes are checked against the payload before anything is allocated,
+   * so a few bytes claiming a huge shape cannot exhaust memory. */
+  size_t have = 0;
+  if (!raw) {
+    switch (type) {
+    case DT_FLOAT: have = tp->n_float_data; break;
+    case DT_DOUBLE: have = tp->n_double_data; break;
+    case DT_INT64: have = tp->n_int64_data; break;
+    case DT_UINT32: case DT_UINT64: have = tp->n_uint64_data; break;
+    default: have = tp->n_int32_data; break;
+    }
+    if (have != (size_t)n) {
+      rc = mts_seterr(MTS_EPARSE, "%s: tensor '%s': has %zu values, shape "
+                      "needs %lld", file, tname, have, (long long)n);
       goto out;
     }
+  } else if (rawlen != (size_t)n * es) {
+    rc = mts_seterr(MTS_EPARSE, "%s: tensor '%s': raw_data has %zu bytes, "
+                    "shape needs %lld", file, tname, rawlen,
+                    (long long)((size_t)n * es));
+    goto out;
+  }
+  res = malloc((size_t)(n ? n : 1) * (isf ? sizeof(float) : sizeof(int64_t)));
+  if (!res) {
+    rc = mts_seterr(MTS_ENOMEM, "%s: tensor '%s': out of memory (%lld "
+                    "elements)", file, tname, (long long)n);
+    goto out;
+  }
+  fo = res;
+  io = res;
+  if (raw) {
     for (int64_t i = 0; i < n; i++) {
       double d;
       int64_t v;
@@ -211,19 +238,6 @@ int mts__tensor_decode(const Onnx__TensorProto *tp, const char *file,
     goto out;
   }
   /* Typed fields: which one holds the data depends on the type. */
-  size_t have;
-  switch (type) {
-  case DT_FLOAT: have = tp->n_float_data; break;
-  case DT_DOUBLE: have = tp->n_double_data; break;
-  case DT_INT64: have = tp->n_int64_data; break;
-  case DT_UINT32: case DT_UINT64: have = tp->n_uint64_data; break;
-  default: have = tp->n_int32_data; break;
-  }
-  if (have != (size_t)n) {
-    rc = mts_seterr(MTS_EPARSE, "%s: tensor '%s': has %zu values, shape "
-                    "needs %lld", file, tname, have, (long long)n);
-    goto out;
-  }
   for (int64_t i = 0; i < n; i++) {
     switch (type) {
     case DT_FLOAT: fo[i] = tp->float_data[i]; break;
