@@ -324,7 +324,8 @@ double mts__velt_best_remaining_us(const mts_sched_t *s, const mts_query_t *q) {
   double minsens = vm->sens[0];
   for (int ver = 1; ver < vm->n_ver; ver++)
     if (vm->sens[ver] < minsens) minsens = vm->sens[ver];
-  return vm->remmin[q->next_layer] * mts_sched_slowdown(s, q->worker, minsens);
+  (void)minsens;
+  return vm->remmin[q->next_layer] * mts_sched_correction(s);
 }
 
 double mts__velt_budget_us(const mts_sched_t *s, int tenant, int layer) {

@@ -17,6 +17,7 @@ typedef struct {
   int n_last;          /* cores of the last grant: preferred again (no re-pin) */
   int last[MTS_SCHED_MAX_HOME];
   double raw_us;       /* uncorrected prediction of the running block */
+  int n_bound;         /* unfinished queries bound here (live contexts) */
 } worker_state_t;
 
 struct mts_sched {
@@ -178,6 +179,11 @@ void mts_sched_arrive(mts_sched_t *s, size_t qi, int64_t now_us) {
   ready_push(s, qi);
 }
 
+/* q leaves the live set: its worker holds one context fewer. */
+static void unbind(mts_sched_t *s, mts_query_t *q) {
+  if (q->worker >= 0 && s->w[q->worker].n_bound > 0) s->w[q->worker].n_bound--;
+}
+
 static size_t *owner_of(mts_sched_t *s, int worker, int core) {
   return &s->owner[(size_t)s->cfg.workers[worker].node * (size_t)s->stride + (size_t)core];
 }
@@ -214,12 +220,14 @@ void mts_sched_complete(mts_sched_t *s, size_t qi, int ok, int64_t now_us, doubl
   q->exec_us += exec_us;
   if (!ok) {
     q->state = MTS_Q_FAILED;
+    unbind(s, q);
     q->reason = MTS_REASON_WORKER_ERROR;
     q->done_us = now_us;
     return;
   }
   if (q->next_layer >= s->cfg.models[q->model].n_layers) {
     q->state = MTS_Q_COMPLETED;
+    unbind(s, q);
     q->done_us = now_us;
   } else {
     q->state = MTS_Q_PENDING;
@@ -247,6 +255,7 @@ int mts_sched_worker_lost(mts_sched_t *s, int worker, int64_t now_us) {
         }
     }
     q->state = MTS_Q_FAILED;
+    unbind(s, q);
     q->reason = MTS_REASON_WORKER_LOST;
     q->done_us = now_us;
     n++;
@@ -291,11 +300,13 @@ static int pick_worker(mts_sched_t *s, const mts_query_t *q, int *free_out) {
     *free_out = count_free(s, q->worker, q->tenant);
     return q->worker;
   }
+  /* ties: the worker with the fewest live contexts, so that a query
+   * between two blocks does not find its worker taken by a newcomer */
   int best = -1, best_free = 0;
   for (int w = 0; w < s->cfg.n_workers; w++) {
     if (s->w[w].busy || s->w[w].lost) continue;
     int f = count_free(s, w, q->tenant);
-    if (f > best_free) {
+    if (f > best_free || (f == best_free && best >= 0 && s->w[w].n_bound < s->w[best].n_bound)) {
       best = w;
       best_free = f;
     }
@@ -367,6 +378,7 @@ int mts_sched_decide(mts_sched_t *s, int64_t now_us, mts_decision_t *out, int ma
     if (check && (s->policy->hopeless ? s->policy->hopeless(s, q, now_us)
                                       : now_us + (int64_t)mts_sched_remaining_us(s, q, mp->n_cc) > q->deadline_us)) {
       q->state = MTS_Q_DROPPED;
+      unbind(s, q);
       q->reason = MTS_REASON_DEADLINE;
       q->done_us = now_us;
       i++;
@@ -415,6 +427,7 @@ int mts_sched_decide(mts_sched_t *s, int64_t now_us, mts_decision_t *out, int ma
     if (q->worker < 0) {
       q->worker = w;
       q->first_start_us = now_us;
+      s->w[w].n_bound++;
     }
     q->state = MTS_Q_RUNNING;
     q->next_layer = plan.last;
@@ -434,6 +447,7 @@ int mts_sched_drop_waiting(mts_sched_t *s, int reason, int64_t now_us) {
   for (size_t i = 0; i < s->n_ready; i++) {
     mts_query_t *q = &s->q[s->ready[i]];
     q->state = MTS_Q_DROPPED;
+    unbind(s, q);
     q->reason = reason;
     q->done_us = now_us;
   }
@@ -449,6 +463,7 @@ int mts_sched_abort_running(mts_sched_t *s, int reason, int64_t now_us) {
     free_cores_of(s, i);
     s->n_running--;
     q->state = MTS_Q_DROPPED;
+    unbind(s, q);
     q->reason = reason;
     q->done_us = now_us;
     n++;
@@ -505,13 +520,24 @@ int mts_sched_check(const mts_sched_t *s) {
                         node, s->q[o - 1].tenant);
     busy++;
   }
+  int avail = 0;
+  for (int w = 0; w < s->cfg.n_workers; w++) avail += !s->w[w].busy && !s->w[w].lost;
+  if (avail != s->n_avail)
+    return mts_seterr(MTS_ESTATE, "scheduler: %d workers available, counter says %d", avail, s->n_avail);
   if (busy != s->busy_total)
     return mts_seterr(MTS_ESTATE, "scheduler: %d cores busy, counter says %d", busy, s->busy_total);
   for (int w = 0; w < s->cfg.n_workers; w++) {
-    int held = 0;
-    for (size_t i = 0; i < s->nq; i++)
+    int held = 0, bound = 0;
+    for (size_t i = 0; i < s->nq; i++) {
       held += s->q[i].state == MTS_Q_RUNNING && s->q[i].worker == w;
+      bound += (s->q[i].state == MTS_Q_RUNNING || s->q[i].state == MTS_Q_PENDING) && s->q[i].worker == w;
+    }
     if (held > 1) return mts_seterr(MTS_ESTATE, "scheduler: worker %d runs %d blocks at once", w, held);
+    if (!s->w[w].lost && bound != s->w[w].n_bound)
+      return mts_seterr(MTS_ESTATE, "scheduler: worker %d holds %d contexts, counter says %d", w, bound,
+                        s->w[w].n_bound);
+    if (s->w[w].busy && held != 1)
+      return mts_seterr(MTS_ESTATE, "scheduler: worker %d is busy with %d blocks", w, held);
   }
   return 0;
 }
