@@ -115,8 +115,10 @@ int mts_engine_run(const mts_engine_config_t *cfg, mts_sched_t *s,
         }
       }
     }
-    /* Finished? */
-    if (next == cfg->n_arrivals && mts_sched_n_running(s) == 0 && mts_sched_n_waiting(s) == 0) break;
+    /* Finished once the arrival window has passed and nothing is left. */
+    if (next == cfg->n_arrivals && now >= end_arrivals && mts_sched_n_running(s) == 0 &&
+        mts_sched_n_waiting(s) == 0)
+      break;
     if (now >= hard_end) {
       mts_sched_drop_waiting(s, MTS_REASON_SHUTDOWN, now);
       mts_sched_abort_running(s, MTS_REASON_SHUTDOWN, now);
@@ -127,7 +129,9 @@ int mts_engine_run(const mts_engine_config_t *cfg, mts_sched_t *s,
       last_progress = now;
     }
     /* Wait for the next completion, arrival or progress tick. */
-    int64_t deadline = next < cfg->n_arrivals ? cfg->arrivals[next].t_us : hard_end;
+    int64_t deadline = next < cfg->n_arrivals ? cfg->arrivals[next].t_us
+                       : now < end_arrivals        ? end_arrivals
+                                                   : hard_end;
     if (deadline > last_progress + 500000 && cfg->progress) deadline = last_progress + 500000;
     int64_t expect = -1;
     for (size_t i = 0; i < tab.n_run;) {

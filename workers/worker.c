@@ -408,6 +408,9 @@ int mts_worker_main(int rank) {
       r.ready = &rd;
       rc = mts_msg_send(&r, 0);
       ready_free(&rd);
+      /* Bye reports CPU use over the serving phase, not loading. */
+      wall0 = mts_now_us();
+      cpu0 = cpu_ms();
       nap_max = WORKER_IDLE_MAX_US;
     } else if (m->body_case == MTS__MSG__BODY_DISPATCH) {
       rc = run_block(w, m->dispatch, recv_us);
