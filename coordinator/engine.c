@@ -39,8 +39,9 @@ static void progress_line(FILE *f, const mts_query_t *q, size_t nq, size_t total
       }
     }
   }
-  fprintf(f, "\r  %6zu / %zu queries done | QoS met %5.1f%% | %5.1f s / %.0f s   ", fin, total,
-          done ? 100.0 * (double)met / (double)done : 100.0, (double)now / 1e6, cfg->duration_s);
+  fprintf(f, "%s  %6zu / %zu queries done | QoS met %5.1f%% | %5.1f s / %.0f s   %s",
+          cfg->progress_tty ? "\r" : "", fin, total, done ? 100.0 * (double)met / (double)done : 100.0,
+          (double)now / 1e6, cfg->duration_s, cfg->progress_tty ? "" : "\n");
   fflush(f);
 }
 
@@ -57,7 +58,8 @@ int mts_engine_run(const mts_engine_config_t *cfg, mts_sched_t *s,
   int64_t end_arrivals = (int64_t)(cfg->duration_s * 1e6);
   int64_t hard_end = end_arrivals + (int64_t)(cfg->grace_s * 1e6);
   int64_t warm_end = (int64_t)(cfg->warmup_s * 1e6);
-  int64_t last_progress = -1000000;
+  int64_t last_progress = -10000000;
+  int64_t tick = cfg->progress_tty ? 500000 : 5000000;
   size_t dec_cap = 256, n_lat = 0, cap_lat = 4096;
   mts_decision_t *dec = mts_xmalloc(dec_cap * sizeof *dec);
   double *lat = mts_xmalloc(cap_lat * sizeof *lat);
@@ -124,7 +126,7 @@ int mts_engine_run(const mts_engine_config_t *cfg, mts_sched_t *s,
       mts_sched_abort_running(s, MTS_REASON_SHUTDOWN, now);
       break;
     }
-    if (cfg->progress && now - last_progress >= 500000) {
+    if (cfg->progress && now - last_progress >= tick) {
       progress_line(cfg->progress, tab.q, tab.n, cfg->n_arrivals, now, cfg);
       last_progress = now;
     }
@@ -132,7 +134,7 @@ int mts_engine_run(const mts_engine_config_t *cfg, mts_sched_t *s,
     int64_t deadline = next < cfg->n_arrivals ? cfg->arrivals[next].t_us
                        : now < end_arrivals        ? end_arrivals
                                                    : hard_end;
-    if (deadline > last_progress + 500000 && cfg->progress) deadline = last_progress + 500000;
+    if (deadline > last_progress + tick && cfg->progress) deadline = last_progress + tick;
     int64_t expect = -1;
     for (size_t i = 0; i < tab.n_run;) {
       size_t qi = tab.run[i];
@@ -164,7 +166,7 @@ int mts_engine_run(const mts_engine_config_t *cfg, mts_sched_t *s,
 out:
   if (cfg->progress) {
     progress_line(cfg->progress, tab.q, tab.n, cfg->n_arrivals, t->now(t->impl), cfg);
-    fputc('\n', cfg->progress);
+    if (cfg->progress_tty) fputc('\n', cfg->progress);
   }
   res->run_s = (double)t->now(t->impl) / 1e6;
   if (n_lat) {

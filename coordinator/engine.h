@@ -46,6 +46,7 @@ typedef struct {
   double duration_s, warmup_s;
   double grace_s;                /* drain time after the last arrival */
   FILE *progress;                /* live progress line (NULL: none) */
+  int progress_tty;              /* rewrite one line (\r) twice a second; else a line every 5 s */
 } mts_engine_config_t;
 
 typedef struct {
