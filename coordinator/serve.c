@@ -507,7 +507,7 @@ int mts_coordinator_main(const mts_serve_opts_t *o) {
   mts_engine_config_t ec = {
       .w = w, .qos_us = qos_us, .tenant_model = tenant_model, .arrivals = arr, .n_arrivals = n_arr,
       .duration_s = duration, .warmup_s = warmup, .grace_s = 10.0,
-      .progress = o->quiet ? NULL : stdout, .progress_tty = isatty(fileno(stdout)),
+      .progress = o->quiet ? NULL : stdout, .progress_tty = isatty(fileno(stdout)) && !getenv("CI"),
   };
   rc = mts_engine_run(&ec, sched, &transport, &res);
   double coord_cpu_ms = cpu_ms_self() - cpu0;
