@@ -171,6 +171,8 @@ int mts__make_prims(mts__cs_t *cs, mts__step_t *s, const void *desc,
       } else if (s->remake == MTS__REMAKE_REORDER) {
         MTS__DNNL(dnnl_reorder_primitive_desc_create(&pd, &s->args[0].md, m->eng,
                                                      &s->args[1].md, m->eng, NULL), lname);
+      } else if (s->impl[0]) { /* a version: the same implementation */
+        if ((rc = mts__pd_for_impl(cs, desc, attr, s->impl, &pd))) goto out;
       } else {
         MTS__DNNL(dnnl_primitive_desc_create(&pd, desc, attr, m->eng, NULL), lname);
       }
@@ -188,6 +190,38 @@ out:
   if (pd) dnnl_primitive_desc_destroy(pd);
   mts__set_threads(m->cc[0]);
   return rc;
+}
+
+int mts__pd_for_impl(mts__cs_t *cs, const void *desc, const_dnnl_primitive_attr_t attr,
+                     const char *impl, dnnl_primitive_desc_t *out) {
+  dnnl_primitive_desc_iterator_t it = NULL;
+  const char *lname = cs->g->nodes[cs->node].name;
+  int rc = 0;
+  *out = NULL;
+  MTS__DNNL(dnnl_primitive_desc_iterator_create(&it, desc, attr, cs->m->eng, NULL), lname);
+  do {
+    dnnl_primitive_desc_t pd = dnnl_primitive_desc_iterator_fetch(it);
+    const char *info = NULL;
+    if (!pd) break;
+    dnnl_primitive_desc_query(pd, dnnl_query_impl_info_str, 0, &info);
+    if (info && !strcmp(info, impl)) {
+      *out = pd;
+      goto out;
+    }
+    dnnl_primitive_desc_destroy(pd);
+  } while (dnnl_primitive_desc_iterator_next(it) == dnnl_success);
+  rc = mts_seterr(MTS_EUNSUPPORTED, "layer '%s': implementation %s not available", lname, impl);
+out:
+  if (it) dnnl_primitive_desc_iterator_destroy(it);
+  return rc;
+}
+
+void mts__drop_steps(mts__cs_t *cs, int from) {
+  mts_model_t *m = cs->m;
+  for (int i = from; i < m->n_steps; i++)
+    for (int c = 0; c < m->n_cc; c++)
+      if (m->steps[i].prim[c]) dnnl_primitive_destroy(m->steps[i].prim[c]);
+  m->n_steps = from;
 }
 
 int mts__add_reorder(mts__cs_t *cs, const dnnl_memory_desc_t *smd, int skind, int sid,
@@ -377,11 +411,15 @@ int mts_model_compile(mts_graph_t *g, const mts_compile_opts_t *opts, mts_model_
     L->name = mts_xstrdup(g->nodes[i].name);
     L->op = g->nodes[i].op;
     L->flops = mts_node_flops(g, i);
-    L->s0 = m->n_steps;
+    L->s0[0] = m->n_steps;
     m->n_layers = i + 1;
+    cs.all_versions = opts->all_versions;
     rc = mts__build_layer(&cs);
     if (rc) goto out;
-    L->s1 = m->n_steps;
+    if (!L->n_ver) { /* builders that make versions set these themselves */
+      L->n_ver = 1;
+      L->s1[0] = m->n_steps;
+    }
   }
   m->n_out = g->n_outputs;
   for (int i = 0; i < g->n_outputs; i++) {
@@ -476,7 +514,11 @@ static int cc_index(const mts_model_t *m, int ncores) {
 
 int mts_model_n_versions(const mts_model_t *m, int l, int ncores) {
   if (l < 0 || l >= m->n_layers || cc_index(m, ncores) < 0) return 0;
-  return 1;
+  return m->layers[l].n_ver;
+}
+const char *mts_model_version_name(const mts_model_t *m, int l, int v) {
+  if (l < 0 || l >= m->n_layers || v < 0 || v >= m->layers[l].n_ver) return NULL;
+  return m->layers[l].impl[v][0] ? m->layers[l].impl[v] : mts_op_name(m->layers[l].op);
 }
 int mts_model_has_cores(const mts_model_t *m, int ncores) { return cc_index(m, ncores) >= 0; }
 int mts_model_n_inputs(const mts_model_t *m) { return m->n_in; }
@@ -610,7 +652,6 @@ out:
 
 int mts_model_run(const mts_model_t *m, mts_ctx_t *c, int first, int last, int ncores,
                   int version, double *layer_us) {
-  (void)version; /* one version per layer so far: every index means version 0 */
   int rc = 0, prev_threads = 0;
   if (c->m != m) return mts_seterr(MTS_EINVAL, "run '%s': context belongs to another model", m->name);
   if (first < 0 || last > m->n_layers || first > last)
@@ -634,7 +675,8 @@ int mts_model_run(const mts_model_t *m, mts_ctx_t *c, int first, int last, int n
   for (int l = first; l < last; l++) {
     const mts__layer_t *L = &m->layers[l];
     int64_t t0 = layer_us ? mts_now_ns() : 0;
-    for (int s = L->s0; s < L->s1; s++) {
+    int v = version >= 0 && version < L->n_ver ? version : 0;
+    for (int s = L->s0[v]; s < L->s1[v]; s++) {
       const mts__step_t *st = &m->steps[s];
       int a0 = c->arg0[s];
       if (st->kind == MTS__STEP_C) {

@@ -47,6 +47,10 @@ mts_op_t mts_model_layer_op(const mts_model_t *m, int layer);
 double mts_model_layer_flops(const mts_model_t *m, int layer);
 /* Number of versions of a layer at a core count (>= 1 if compiled). */
 int mts_model_n_versions(const mts_model_t *m, int layer, int ncores);
+/* A short description of a version (the main primitive's oneDNN
+ * implementation, or "nhwc" for the nhwc-layout variant); NULL if out of
+ * range. */
+const char *mts_model_version_name(const mts_model_t *m, int layer, int version);
 /* Whether primitives exist for this core count. */
 int mts_model_has_cores(const mts_model_t *m, int ncores);
 

@@ -24,6 +24,7 @@
 
 #define MTS__MAX_STEP_ARGS (MTS_MAX_INPUTS + MTS_MAX_OUTPUTS + 4)
 #define MTS__MAX_CC 64
+#define MTS__MAX_VER 4
 
 enum { MTS__REF_BUF = 0, MTS__REF_CONST };
 enum { MTS__STEP_PRIM = 0, MTS__STEP_C };
@@ -54,6 +55,7 @@ typedef struct mts__step {
   int kind;
   int remake;               /* how to re-create the pd for other core counts */
   int axis;                 /* concat axis */
+  char impl[48];            /* if set: the implementation to pick (versions) */
   dnnl_primitive_t prim[MTS__MAX_CC];  /* per core-count index */
   int n_args;
   mts__arg_t args[MTS__MAX_STEP_ARGS];
@@ -65,7 +67,9 @@ typedef struct {
   char *name;
   mts_op_t op;
   double flops;
-  int s0, s1;               /* steps [s0, s1) */
+  int n_ver;                /* versions: same input and output layouts */
+  int s0[MTS__MAX_VER], s1[MTS__MAX_VER]; /* steps of version v: [s0, s1) */
+  char impl[MTS__MAX_VER][48];            /* main primitive's implementation */
 } mts__layer_t;
 
 typedef struct {
@@ -130,6 +134,7 @@ typedef struct {
   int *tconst;              /* tensor -> constant index, -1 none */
   int *last_use;            /* tensor -> last consuming node (n_nodes: output) */
   dnnl_stream_t stream;     /* for compile-time weight reorders */
+  int all_versions;
 } mts__cs_t;
 
 #define MTS__DNNL(call, what)                                                     \
@@ -163,6 +168,11 @@ int mts__add_reorder(mts__cs_t *cs, const dnnl_memory_desc_t *smd, int skind, in
  * Takes ownership of pd0. */
 int mts__make_prims(mts__cs_t *cs, mts__step_t *s, const void *desc,
                     const_dnnl_primitive_attr_t attr, dnnl_primitive_desc_t pd0);
+/* The primitive descriptor of a given implementation (by impl_info_str). */
+int mts__pd_for_impl(mts__cs_t *cs, const void *desc, const_dnnl_primitive_attr_t attr,
+                     const char *impl, dnnl_primitive_desc_t *out);
+/* Drops the steps from index `from` on (a version that could not be made). */
+void mts__drop_steps(mts__cs_t *cs, int from);
 /* Sets the output tensor's layout; allocates its buffer. */
 int mts__set_output(mts__cs_t *cs, int t, const dnnl_memory_desc_t *md);
 /* Reorders a constant (user layout umd, data) to layout md once; returns

@@ -22,7 +22,8 @@ int main(int argc, char **argv) {
   mts_ctx_t *c = NULL;
   int rc = 0;
   if ((rc = mts_model_graph_load(name, &g))) goto out;
-  mts_compile_opts_t o = {.n_core_counts = 2, .core_counts = {1, 2}};
+  mts_compile_opts_t o = {.n_core_counts = 2, .core_counts = {1, 2},
+                          .all_versions = getenv("MTS_VERSIONS") != NULL};
   int64_t t0 = mts_now_us();
   if ((rc = mts_model_compile(g, &o, &m))) goto out;
   double gflop = 0;
@@ -53,6 +54,23 @@ int main(int argc, char **argv) {
            t[iters / 2], t[0], gflop / (t[iters / 2] / 1e3));
   }
   free(t);
+  if (o.all_versions) { /* each version index where a layer has it, else 0 */
+    int nl = mts_model_n_layers(m), maxv = 1;
+    for (int l = 0; l < nl; l++)
+      if (mts_model_n_versions(m, l, 1) > maxv) maxv = mts_model_n_versions(m, l, 1);
+    for (int v = 0; v < maxv; v++)
+      for (int k = 1; k <= 2; k++) {
+        double best = 1e30;
+        for (int i = 0; i < iters; i++) {
+          int64_t s = mts_now_ns();
+          if ((rc = mts_model_run(m, c, 0, nl, k, v, NULL))) goto out;
+          double ms = (double)(mts_now_ns() - s) / 1e6;
+          if (ms < best) best = ms;
+        }
+        printf("version %d, %d thread(s): min %.2f ms  (e.g. %s)\n", v, k, best,
+               mts_model_version_name(m, 2, v < mts_model_n_versions(m, 2, 1) ? v : 0));
+      }
+  }
   if (getenv("MTS_PROFILE")) { /* per-layer times at 1 thread, slowest first */
     int nl = mts_model_n_layers(m);
     double *lu = calloc((size_t)nl, sizeof *lu), *acc = calloc((size_t)nl, sizeof *acc);

@@ -185,12 +185,64 @@ static void test_tiny_timing(void **st) {
   fx_close(&f);
 }
 
+/* all_versions: conv layers get alternatives (other implementations, an
+ * nhwc variant); every version and any mix of versions per block computes
+ * the same output. */
+static void test_versions(void **st) {
+  (void)st;
+  static const char *models[2] = {"tiny", "mobilenet_v2"};
+  for (int mi = 0; mi < 2; mi++) {
+    mts_graph_t *g = NULL;
+    assert_int_equal(mts_zoo_build(models[mi], &g), 0);
+    size_t nin = (size_t)mts_tensor_numel(&g->tensors[g->inputs[0]]);
+    size_t nout = (size_t)mts_tensor_numel(&g->tensors[g->outputs[0]]);
+    mts_model_t *m = NULL;
+    mts_compile_opts_t o = {.n_core_counts = 2, .core_counts = {1, 2}, .all_versions = 1};
+    if (mts_model_compile(g, &o, &m)) fail_msg("%s", mts_errmsg());
+    mts_graph_destroy(g);
+    mts_ctx_t *c = NULL;
+    assert_int_equal(mts_ctx_create(m, &c), 0);
+    float *in = malloc(nin * sizeof(float)), *ref = malloc(nout * sizeof(float));
+    float *got = malloc(nout * sizeof(float));
+    for (size_t i = 0; i < nin; i++) in[i] = (float)((i * 37) % 101) / 50.0f - 1;
+    assert_int_equal(mts_ctx_set_input(c, 0, in, nin), 0);
+    int n = mts_model_n_layers(m), maxv = 1, multi = 0;
+    for (int l = 0; l < n; l++) {
+      int v = mts_model_n_versions(m, l, 1);
+      assert_int_equal(v, mts_model_n_versions(m, l, 2));
+      assert_true(v >= 1);
+      if (v > maxv) maxv = v;
+      if (mts_model_layer_op(m, l) == MTS_OP_CONV && v > 1) multi++;
+    }
+    assert_true(multi > 0); /* the nhwc variant exists for every blocked conv */
+    assert_int_equal(mts_model_run(m, c, 0, n, 1, 0, NULL), 0);
+    assert_int_equal(mts_ctx_get_output(c, 0, ref, nout), 0);
+    for (int v = 1; v < maxv; v++)
+      for (int k = 1; k <= 2; k++) {
+        assert_int_equal(mts_model_run(m, c, 0, n, k, v, NULL), 0);
+        assert_int_equal(mts_ctx_get_output(c, 0, got, nout), 0);
+        assert_close(got, ref, nout, 1e-4f, "version");
+        /* mixed: first half version v on k cores, second half version 0 */
+        assert_int_equal(mts_model_run(m, c, 0, n / 2, k, v, NULL), 0);
+        assert_int_equal(mts_model_run(m, c, n / 2, n, 3 - k, 0, NULL), 0);
+        assert_int_equal(mts_ctx_get_output(c, 0, got, nout), 0);
+        assert_close(got, ref, nout, 1e-4f, "mixed versions");
+      }
+    free(in);
+    free(ref);
+    free(got);
+    mts_ctx_destroy(c);
+    mts_model_destroy(m);
+  }
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_tiny),      cmocka_unit_test(test_tiny_timing),
       cmocka_unit_test(test_resnet50),  cmocka_unit_test(test_mobilenet_v2),
       cmocka_unit_test(test_squeezenet), cmocka_unit_test(test_googlenet),
       cmocka_unit_test(test_bert),      cmocka_unit_test(test_vgg16),
+      cmocka_unit_test(test_versions),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }
