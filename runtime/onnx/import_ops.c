@@ -194,6 +194,9 @@ static int cv_global_pool(mts__imp_t *im, int is_max) {
   if ((rc = in_shape(im, 0, &x, &nx, xd))) return rc;
   if (nx < 3 || nx > 5)
     return mts__imp_err(im, MTS_EUNSUPPORTED, "input rank %d", nx);
+  for (int i = 2; i < nx; i++)
+    if (xd[i] < 1)
+      return mts__imp_err(im, MTS_ESHAPE, "spatial dim %d is empty", i);
   for (int i = 0; i < nx; i++) out[i] = i < 2 ? xd[i] : 1;
   if ((rc = mts__add_out(im, 0, nx, out, &y))) return rc;
   if (!is_max) return mts__emit(im, NULL, MTS_OP_GLOBAL_AVGPOOL, 1, &x, 1, &y, &a);
@@ -269,6 +272,19 @@ static int cv_gemm(mts__imp_t *im) {
   return mts__emit(im, NULL, MTS_OP_GEMM, 3, in, 1, &y, &a);
 }
 
+/* t reshaped to (nd, dims): a constant copy, or a RESHAPE into a temp. */
+static int reshape_to(mts__imp_t *im, int t, int nd, const int64_t *dims,
+                      int *out) {
+  const mts_tensor_t *tt = &im->g->tensors[t];
+  if (tt->data)
+    return mts__add_const_copy(im, tt->name, tt->dtype, nd, dims, tt->data, out);
+  int rc = mts__add_tmp(im, nd, dims, out);
+  if (rc) return rc;
+  mts_attr_t a;
+  memset(&a, 0, sizeof a);
+  return mts__emit(im, ":2d", MTS_OP_RESHAPE, 1, &t, 1, out, &a);
+}
+
 static int cv_matmul(mts__imp_t *im) {
   int ta, tb, na, nb, rc, y;
   int64_t ad[MTS_MAX_DIMS + 1], bd[MTS_MAX_DIMS + 1], out[MTS_MAX_DIMS + 1];
@@ -287,11 +303,29 @@ static int cv_matmul(mts__imp_t *im) {
   if (!va) out[on++] = ad[na - 2];
   if (!vb) out[on++] = bd[nb - 1];
   if (on > MTS_MAX_DIMS) return mts__imp_err(im, MTS_EUNSUPPORTED, "rank too large");
-  if ((rc = mts__add_out(im, 0, on, out, &y))) return rc;
   mts_attr_t a;
   memset(&a, 0, sizeof a);
+  if (!va && !vb) {
+    if ((rc = mts__add_out(im, 0, on, out, &y))) return rc;
+    int in[2] = {ta, tb};
+    return mts__emit(im, NULL, MTS_OP_MATMUL, 2, in, 1, &y, &a);
+  }
+  /* The IR's MatMul takes operands of rank >= 2: a 1-D operand becomes
+   * [1, K] / [K, 1] and the unit dim is dropped from the result again. */
+  if (va && (rc = reshape_to(im, ta, 2, ad, &ta))) return rc;
+  if (vb && (rc = reshape_to(im, tb, 2, bd, &tb))) return rc;
+  int64_t full[MTS_MAX_DIMS + 2];
+  int fn = on - (va ? 0 : 1) - (vb ? 0 : 1);
+  memcpy(full, out, sizeof(int64_t) * (size_t)fn);
+  full[fn++] = ad[na - 2];
+  full[fn++] = bd[nb - 1];
+  int mid;
+  if (fn > MTS_MAX_DIMS) return mts__imp_err(im, MTS_EUNSUPPORTED, "rank too large");
+  if ((rc = mts__add_tmp(im, fn, full, &mid))) return rc;
   int in[2] = {ta, tb};
-  return mts__emit(im, NULL, MTS_OP_MATMUL, 2, in, 1, &y, &a);
+  if ((rc = mts__emit(im, NULL, MTS_OP_MATMUL, 2, in, 1, &mid, &a))) return rc;
+  if ((rc = mts__add_out(im, 0, on, out, &y))) return rc;
+  return mts__emit(im, ":squeeze", MTS_OP_RESHAPE, 1, &mid, 1, &y, &a);
 }
 
 static int cv_unary(mts__imp_t *im, int u, float alpha, float beta) {

@@ -517,6 +517,46 @@ static void test_softmax_opset11(void **state) {
   arena_free();
 }
 
+static int run_graph(mts_graph_t *g, const float *in, size_t n_in, float **out,
+                     size_t *n_out);
+
+/* MatMul with a 1-D operand (numpy semantics) runs as a 2-D MatMul between
+ * reshapes; found by the fuzzer in strict mode (regress/matmul_1d.onnx). */
+static void test_matmul_1d(void **state) {
+  (void)state;
+  model_t md = {.opset = 13};
+  int64_t xd[1] = {4}, wd[2] = {4, 3};
+  float w[12];
+  for (int i = 0; i < 12; i++) w[i] = (float)(i - 5) * 0.5f;
+  md.ins[md.n_ins++] = vinfo("x", 1, xd);
+  md.outs[md.n_outs++] = vinfo("y", 0, NULL);
+  md.inits[md.n_inits++] = tensor_f32("w", 2, wd, w);
+  md.nodes[md.n_nodes++] = mk_node("MatMul", "mm", "x,w", "y");
+  size_t len;
+  uint8_t *buf = pack(&md, &len);
+  mts_graph_t *g = NULL;
+  assert_int_equal(mts_onnx_load_buffer(buf, len, "mm.onnx", &g), 0);
+  char ops[256];
+  op_kinds(g, ops, sizeof ops);
+  assert_string_equal(ops, "Reshape,MatMul,Reshape");
+  const mts_tensor_t *y = &g->tensors[g->outputs[0]];
+  assert_int_equal(y->ndim, 1);
+  assert_int_equal(y->dims[0], 3);
+  assert_int_equal(mts_graph_infer_shapes(g), 0);
+  float x[4] = {1, -2, 0.5f, 3}, *o = NULL;
+  size_t n = 0;
+  assert_int_equal(run_graph(g, x, 4, &o, &n), 0);
+  assert_int_equal(n, 3);
+  for (int j = 0; j < 3; j++) {
+    float want = 0;
+    for (int k = 0; k < 4; k++) want += x[k] * w[k * 3 + j];
+    assert_true(fabsf(o[j] - want) < 1e-5f);
+  }
+  free(o);
+  mts_graph_destroy(g);
+  arena_free();
+}
+
 /* ---- malformed and unsupported input ----------------------------------- */
 
 static void test_truncated_and_garbage(void **state) {
@@ -863,6 +903,7 @@ int main(void) {
       cmocka_unit_test(test_fold_shape_chain),
       cmocka_unit_test(test_fold_expand_where),
       cmocka_unit_test(test_softmax_opset11),
+      cmocka_unit_test(test_matmul_1d),
       cmocka_unit_test(test_truncated_and_garbage),
       cmocka_unit_test(test_unsupported_and_invalid),
       cmocka_unit_test(test_external_data),
