@@ -64,6 +64,7 @@ int mts_engine_run(const mts_engine_config_t *cfg, mts_sched_t *s,
   mts_decision_t *dec = mts_xmalloc(dec_cap * sizeof *dec);
   double *lat = mts_xmalloc(cap_lat * sizeof *lat);
   memset(res, 0, sizeof *res);
+  res->stopped = 0;
 
   /* Pre-size the table: one row per scheduled arrival. */
   tab.cap = cfg->n_arrivals + 1;
@@ -74,6 +75,14 @@ int mts_engine_run(const mts_engine_config_t *cfg, mts_sched_t *s,
   for (;;) {
     int64_t now = t->now(t->impl);
     int changed = 0;
+    if (cfg->stop && *cfg->stop && !res->stopped) {
+      /* Stop admitting; what arrived gets a short grace to finish. */
+      res->stopped = 1;
+      next = cfg->n_arrivals;
+      end_arrivals = now;
+      hard_end = now + (int64_t)(cfg->stop_grace_s * 1e6);
+      if (cfg->progress) fprintf(cfg->progress, "\nmtserve: stopping (signal): draining for %.1f s\n", cfg->stop_grace_s);
+    }
     /* Admit every arrival whose scheduled time has come. */
     while (next < cfg->n_arrivals && cfg->arrivals[next].t_us <= now) {
       const mts_arrival_t *a = &cfg->arrivals[next++];
@@ -169,6 +178,7 @@ out:
     if (cfg->progress_tty) fputc('\n', cfg->progress);
   }
   res->run_s = (double)t->now(t->impl) / 1e6;
+  res->arrivals_until_s = (double)end_arrivals / 1e6;
   if (n_lat) {
     qsort(lat, n_lat, sizeof *lat, cmp_double);
     res->decide_us_p50 = mts_percentile(lat, n_lat, 50);

@@ -46,7 +46,12 @@ typedef struct {
   double duration_s, warmup_s;
   double grace_s;                /* drain time after the last arrival */
   FILE *progress;                /* live progress line (NULL: none) */
-  int progress_tty;              /* rewrite one line (\r) twice a second; else a line every 5 s */
+  int progress_tty;
+  /* Set asynchronously (signal handler) to stop: no more admissions, the
+   * running and waiting queries get stop_grace_s to finish, then they are
+   * dropped with reason "shutdown". */
+  volatile int *stop;
+  double stop_grace_s;              /* rewrite one line (\r) twice a second; else a line every 5 s */
 } mts_engine_config_t;
 
 typedef struct {
@@ -55,6 +60,8 @@ typedef struct {
   double decide_us_p50, decide_us_p99; /* scheduler decision time per event */
   int64_t events;
   double run_s;                  /* wall (or virtual) run time */
+  int stopped;                   /* the run was stopped early (cfg->stop) */
+  double arrivals_until_s;       /* end of the arrival window actually served */
   char error[512];               /* transport error, if the run stopped on one */
 } mts_engine_result_t;
 

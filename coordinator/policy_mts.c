@@ -15,7 +15,7 @@
 #include "coordinator/policy.h"
 
 static int mts_init(mts_sched_t *s, void **state) {
-  mts__velt_opts_t o = {.fixed_level = 0, .versions = 1, .min_cores_div = 4, .margin = 0.6, .greedy = 1};
+  mts__velt_opts_t o = {.fixed_level = 0, .versions = 1, .min_cores_div = -1, .margin = 0.8, .greedy = 1};
   return mts__velt_init(s, &o, state);
 }
 

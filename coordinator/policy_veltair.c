@@ -303,7 +303,7 @@ int mts__velt_plan(const mts_sched_t *s, const mts_query_t *q, int free_cores, i
   int div = v->o.min_cores_div > 1 ? v->o.min_cores_div : 1;
   out->last = b;
   out->n_cores = ask;
-  out->min_cores = (ask + div - 1) / div;
+  out->min_cores = v->o.min_cores_div < 0 ? ask : div > 1 ? (ask + div - 1) / div : 1;
   out->version = vbest;
   out->predicted_us = pbest;
   double corr = mts_sched_correction(s);
@@ -352,7 +352,7 @@ int mts__velt_cref(const mts_sched_t *s) { return st(s)->cref; }
  * Ready queries in arrival order (a query that cannot run does not hold
  * back the others); blocks and cores from the planner above. */
 static int veltair_init(mts_sched_t *s, void **state) {
-  mts__velt_opts_t o = {.fixed_level = 0, .versions = 1, .min_cores_div = 1};
+  mts__velt_opts_t o = {.fixed_level = 0, .versions = 1, .min_cores_div = 2};
   return mts__velt_init(s, &o, state);
 }
 

@@ -7,6 +7,7 @@
 #include <mpi.h>
 #include <stdlib.h>
 #include <string.h>
+#include <signal.h>
 #include <sys/resource.h>
 #include <sys/stat.h>
 #include <time.h>
@@ -201,6 +202,15 @@ static double cpu_ms_self(void) {
   getrusage(RUSAGE_SELF, &ru);
   return (double)ru.ru_utime.tv_sec * 1e3 + (double)ru.ru_utime.tv_usec / 1e3 +
          (double)ru.ru_stime.tv_sec * 1e3 + (double)ru.ru_stime.tv_usec / 1e3;
+}
+
+/* SIGINT/SIGTERM (mpirun forwards them to every rank, then SIGKILLs 1 s
+ * later unless odls_base_sigkill_timeout says otherwise): stop admitting,
+ * drain briefly, report. */
+static volatile int stop_flag;
+static void on_stop_signal(int sig) {
+  (void)sig;
+  stop_flag = 1;
 }
 
 /* ---- main -------------------------------------------------------------- */
@@ -500,6 +510,11 @@ int mts_coordinator_main(const mts_serve_opts_t *o) {
   }
 
   /* Run. */
+  struct sigaction sa;
+  memset(&sa, 0, sizeof sa);
+  sa.sa_handler = on_stop_signal;
+  sigaction(SIGINT, &sa, NULL);
+  sigaction(SIGTERM, &sa, NULL);
   double cpu0 = cpu_ms_self();
   mpi_tr_t tr = {.t0 = mts_now_us(), .wk = wk, .n_wk = n_wk, .size = size, .all_ring = 1};
   for (int i = 0; i < n_wk; i++) tr.all_ring &= wk[i].rings && have_bell;
@@ -507,6 +522,7 @@ int mts_coordinator_main(const mts_serve_opts_t *o) {
   mts_engine_config_t ec = {
       .w = w, .qos_us = qos_us, .tenant_model = tenant_model, .arrivals = arr, .n_arrivals = n_arr,
       .duration_s = duration, .warmup_s = warmup, .grace_s = 10.0,
+      .stop = &stop_flag, .stop_grace_s = o->stop_grace_s > 0 ? o->stop_grace_s : 0.5,
       .progress = o->quiet ? NULL : stdout, .progress_tty = isatty(fileno(stdout)) && !getenv("CI"),
   };
   rc = mts_engine_run(&ec, sched, &transport, &res);
@@ -541,11 +557,13 @@ int mts_coordinator_main(const mts_serve_opts_t *o) {
   /* Report. */
   {
     mts_report_t rep;
-    double window = duration - warmup;
+    double window = (res.stopped ? res.arrivals_until_s : duration) - warmup;
+    if (window <= 0) window = res.arrivals_until_s > 0 ? res.arrivals_until_s : duration;
     mts_report_compute(w, qos_ms, res.queries, res.n_queries, window, &rep);
     int books = mts_report_check_books(w, res.queries, res.n_queries);
     json_t *extra = json_object();
     json_object_set_new(extra, "seed", json_integer((json_int_t)seed));
+    json_object_set_new(extra, "stopped_by_signal", json_boolean(res.stopped));
     json_object_set_new(extra, "ranks", json_integer(size));
     json_object_set_new(extra, "cores_per_query", json_integer(cpq_eff));
     json_object_set_new(extra, "home_mode", json_string(o->home_mode ? o->home_mode : "llc"));

@@ -25,6 +25,7 @@ typedef struct {
   int drop_hopeless;         /* -1: policy default */
   int solo_iters;            /* solo-latency iterations per model and core count */
   int quiet;                 /* no live progress line */
+  double stop_grace_s;       /* drain time after SIGINT/SIGTERM (default 0.5) */
 } mts_serve_opts_t;
 
 /* Runs rank 0; MPI must be initialised.  Returns the exit code. */
