@@ -806,7 +806,9 @@ static int run_graph(mts_graph_t *g, const float *in, size_t n_in, float **out,
   return rc;
 }
 
-static void roundtrip(const char *zoo, int optimized) {
+/* structure: 1 = same node count and op kinds expected after re-import
+ * (false where export decomposes ops, e.g. LayerNorm and Gelu in BERT). */
+static void roundtrip(const char *zoo, int optimized, int structure) {
   mts_graph_t *g = NULL, *g2 = NULL;
   char path[] = "/tmp/mts_exportXXXXXX";
   int fd = mkstemp(path);
@@ -822,7 +824,7 @@ static void roundtrip(const char *zoo, int optimized) {
   if (rc) fprintf(stderr, "%s\n", mts_errmsg());
   assert_int_equal(rc, 0);
   unlink(path);
-  if (!optimized) {
+  if (!optimized && structure) {
     /* Same structure: node count and op kinds in order (the zoo's
      * LayerNorm and op kinds opset 13 lacks would expand; the CNNs here
      * map one to one). */
@@ -857,17 +859,27 @@ static void roundtrip(const char *zoo, int optimized) {
 
 static void test_export_tiny(void **state) {
   (void)state;
-  roundtrip("tiny", 0);
+  roundtrip("tiny", 0, 1);
 }
 
 static void test_export_tiny_optimized(void **state) {
   (void)state;
-  roundtrip("tiny", 1);
+  roundtrip("tiny", 1, 0);
 }
 
 static void test_export_resnet50(void **state) {
   (void)state;
-  roundtrip("resnet50", 0);
+  roundtrip("resnet50", 0, 1);
+}
+
+static void test_export_mobilenet_optimized(void **state) {
+  (void)state;
+  roundtrip("mobilenet_v2", 1, 0);
+}
+
+static void test_export_bert(void **state) {
+  (void)state;
+  roundtrip("bert_base", 0, 0);
 }
 
 /* ---- fuzzer regressions ---------------------------------------------- */
@@ -911,6 +923,8 @@ int main(void) {
       cmocka_unit_test(test_export_tiny),
       cmocka_unit_test(test_export_tiny_optimized),
       cmocka_unit_test(test_export_resnet50),
+      cmocka_unit_test(test_export_mobilenet_optimized),
+      cmocka_unit_test(test_export_bert),
       cmocka_unit_test(test_regressions),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
