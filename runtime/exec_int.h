@@ -183,6 +183,15 @@ void mts__set_threads(int k);
 
 /* exec_ops.c */
 int mts__build_layer(mts__cs_t *cs);
+/* Primitive attributes with the node's post-ops (pre_alpha != 1: an extra
+ * linear scale first). */
+int mts__make_attr(mts__cs_t *cs, const mts_node_t *n, dnnl_primitive_attr_t *attr,
+                   float pre_alpha);
+/* Allocates (or, for an in-place sum, shares) the node's output buffer; with
+ * a sum post-op, the summed tensor is in the destination afterwards. */
+int mts__bind_output(mts__cs_t *cs, const mts_node_t *n, const dnnl_memory_desc_t *dmd);
+/* exec_conv.c */
+int mts__build_conv(mts__cs_t *cs, const mts_node_t *n);
 /* exec_cops.c */
 int mts__build_cop(mts__cs_t *cs);
 

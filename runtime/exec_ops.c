@@ -43,8 +43,8 @@ static int unary_alg(int u, float a, float b, dnnl_alg_kind_t *alg, float *alpha
 
 /* Post-op attribute of a node; a node with a sum post-op first gets its
  * added tensor into the destination buffer (in place when legal). */
-static int make_attr(mts__cs_t *cs, const mts_node_t *n, dnnl_primitive_attr_t *attr,
-                     float pre_alpha) {
+int mts__make_attr(mts__cs_t *cs, const mts_node_t *n, dnnl_primitive_attr_t *attr,
+                    float pre_alpha) {
   int rc = 0;
   dnnl_post_ops_t po = NULL;
   *attr = NULL;
@@ -78,7 +78,7 @@ out:
 /* Output buffer of a node that may carry a sum post-op: with a sum, the
  * added tensor must be in the destination first.  Reuses its buffer when it
  * has no later reader and the same layout; otherwise copies it in. */
-static int bind_output(mts__cs_t *cs, const mts_node_t *n, const dnnl_memory_desc_t *dmd) {
+int mts__bind_output(mts__cs_t *cs, const mts_node_t *n, const dnnl_memory_desc_t *dmd) {
   int y = n->outputs[0], st = -1;
   for (int k = 0; k < n->n_post; k++)
     if (n->post[k].kind == MTS_POST_SUM) st = n->post[k].tensor;
@@ -105,255 +105,6 @@ static int bind_output(mts__cs_t *cs, const mts_node_t *n, const dnnl_memory_des
 
 static void dims_of(dnnl_dims_t d, const mts_tensor_t *T) {
   for (int i = 0; i < T->ndim; i++) d[i] = T->dims[i];
-}
-
-/* ---- conv versions ----------------------------------------------------------
- * Every version reads the input in the layout it is stored in and writes the
- * output in version 0's layout, so versions (and core counts) can be mixed
- * freely across layer blocks. */
-
-static int weights_for(mts__cs_t *cs, const dnnl_memory_desc_t *want, const dnnl_memory_desc_t *umd,
-                       const void *data, int wc0) {
-  if (dnnl_memory_desc_equal(want, &cs->m->consts[wc0].md)) return wc0;
-  for (int i = 0; i < cs->m->n_consts; i++) /* another version's copy */
-    if (cs->m->consts[i].data && dnnl_memory_desc_equal(want, &cs->m->consts[i].md) && i > wc0)
-      return i;
-  return mts__const_reordered(cs, umd, data, want);
-}
-
-/* Re-creates version 0's reorder steps (input to the conv's layout, the
- * summed tensor into the destination) for another version. */
-static int copy_pre_steps(mts__cs_t *cs) {
-  const mts__layer_t *L = &cs->m->layers[cs->node];
-  for (int i = L->s0[0]; i < L->s1[0] - 1; i++) {
-    mts__step_t st = cs->m->steps[i]; /* copy: the array may move */
-    int rc = mts__add_reorder(cs, &st.args[0].md, st.args[0].kind, st.args[0].id,
-                              &st.args[1].md, st.args[1].kind, st.args[1].id);
-    if (rc) return rc;
-  }
-  return 0;
-}
-
-static int finish_version(mts__cs_t *cs, int from, int rc, const char *impl) {
-  mts__layer_t *L = &cs->m->layers[cs->node];
-  if (rc) {
-    MTS_LOG(MTS_LOG_DEBUG, "layer '%s': version %s dropped: %s", L->name, impl, mts_errmsg());
-    mts__drop_steps(cs, from);
-    return rc;
-  }
-  L->s0[L->n_ver] = from;
-  L->s1[L->n_ver] = cs->m->n_steps;
-  snprintf(L->impl[L->n_ver], sizeof L->impl[0], "%s", impl);
-  L->n_ver++;
-  return 0;
-}
-
-/* Other oneDNN implementations of the same convolution (same input and
- * output layouts, weights in whatever layout each wants); "ref" ones are
- * too slow to be worth a version. */
-static void conv_alt_impls(mts__cs_t *cs, const mts_node_t *n, const dnnl_convolution_desc_t *cd0,
-                           const_dnnl_primitive_attr_t attr, const dnnl_memory_desc_t *w_user,
-                           const void *wdata, int wc0) {
-  (void)n;
-  mts__layer_t *L = &cs->m->layers[cs->node];
-  const mts__step_t v0 = cs->m->steps[L->s1[0] - 1];
-  dnnl_convolution_desc_t cd = *cd0;
-  dnnl_primitive_desc_iterator_t it = NULL;
-  dnnl_dims_t wd;
-  for (int i = 0; i < cd.weights_desc.ndims; i++) wd[i] = cd.weights_desc.dims[i];
-  dnnl_memory_desc_init_by_tag(&cd.weights_desc, cd0->weights_desc.ndims, wd, dnnl_f32,
-                               dnnl_format_tag_any);
-  mts__set_threads(cs->m->cc[0]);
-  if (dnnl_primitive_desc_iterator_create(&it, &cd, attr, cs->m->eng, NULL) != dnnl_success) return;
-  do {
-    if (L->n_ver >= MTS__MAX_VER - 1) break; /* leave room for nhwc */
-    dnnl_primitive_desc_t pd = dnnl_primitive_desc_iterator_fetch(it);
-    const char *info = NULL;
-    if (!pd) break;
-    dnnl_primitive_desc_query(pd, dnnl_query_impl_info_str, 0, &info);
-    int seen = !info || !strncmp(info, "ref", 3);
-    for (int v = 0; v < L->n_ver && !seen; v++) seen = !strcmp(L->impl[v], info);
-    if (seen) {
-      dnnl_primitive_desc_destroy(pd);
-      continue;
-    }
-    char impl[48];
-    snprintf(impl, sizeof impl, "%s", info);
-    dnnl_convolution_desc_t vd = cd;
-    vd.weights_desc = *dnnl_primitive_desc_query_md(pd, dnnl_query_weights_md, 0);
-    int from = cs->m->n_steps, rc = copy_pre_steps(cs);
-    int wc = rc ? -1 : weights_for(cs, &vd.weights_desc, w_user, wdata, wc0);
-    if (!rc && wc < 0) rc = wc;
-    if (!rc) {
-      mts__step_t *s = mts__add_step(cs, MTS__STEP_PRIM);
-      for (int a = 0; a < v0.n_args; a++) {
-        const mts__arg_t *g = &v0.args[a];
-        if (g->arg == DNNL_ARG_WEIGHTS) mts__step_arg(s, g->arg, &vd.weights_desc, MTS__REF_CONST, wc);
-        else mts__step_arg(s, g->arg, &g->md, g->kind, g->id);
-      }
-      snprintf(s->impl, sizeof s->impl, "%s", impl);
-      rc = mts__make_prims(cs, s, &vd, attr, pd);
-      pd = NULL;
-    }
-    if (pd) dnnl_primitive_desc_destroy(pd);
-    finish_version(cs, from, rc, impl);
-  } while (dnnl_primitive_desc_iterator_next(it) == dnnl_success);
-  dnnl_primitive_desc_iterator_destroy(it);
-}
-
-/* The same convolution computed in nhwc: reorders in and out of the layer
- * keep the boundary layouts of version 0. */
-static void conv_nhwc(mts__cs_t *cs, const mts_node_t *n, const dnnl_convolution_desc_t *cd0,
-                      const_dnnl_primitive_attr_t attr, const dnnl_memory_desc_t *w_user,
-                      const void *wdata, int wc0) {
-  mts__layer_t *L = &cs->m->layers[cs->node];
-  const mts__step_t v0 = cs->m->steps[L->s1[0] - 1];
-  dnnl_convolution_desc_t cd = *cd0;
-  dnnl_primitive_desc_t pd = NULL;
-  dnnl_dims_t d;
-  int rc = 0, from = cs->m->n_steps, st = -1;
-  const char *lname = n->name;
-  if (L->n_ver >= MTS__MAX_VER) return;
-  for (int i = 0; i < 4; i++) d[i] = cd0->src_desc.dims[i];
-  dnnl_memory_desc_init_by_tag(&cd.src_desc, 4, d, dnnl_f32, dnnl_nhwc);
-  for (int i = 0; i < 4; i++) d[i] = cd0->dst_desc.dims[i];
-  dnnl_memory_desc_init_by_tag(&cd.dst_desc, 4, d, dnnl_f32, dnnl_nhwc);
-  if (dnnl_memory_desc_equal(&cd.src_desc, &cd0->src_desc) ||
-      dnnl_memory_desc_equal(&cd.dst_desc, &cd0->dst_desc))
-    return; /* version 0 is nhwc already */
-  for (int i = 0; i < cd.weights_desc.ndims; i++) d[i] = cd0->weights_desc.dims[i];
-  dnnl_memory_desc_init_by_tag(&cd.weights_desc, cd0->weights_desc.ndims, d, dnnl_f32,
-                               dnnl_format_tag_any);
-  mts__set_threads(cs->m->cc[0]);
-  MTS__DNNL(dnnl_primitive_desc_create(&pd, &cd, attr, cs->m->eng, NULL), lname);
-  cd.weights_desc = *dnnl_primitive_desc_query_md(pd, dnnl_query_weights_md, 0);
-  int wc = weights_for(cs, &cd.weights_desc, w_user, wdata, wc0);
-  if (wc < 0) {
-    rc = wc;
-    goto out;
-  }
-  int xk, xid, yb = cs->tbuf[n->outputs[0]];
-  dnnl_memory_desc_t xmd;
-  if ((rc = mts__tensor_ref(cs, n->inputs[0], &xk, &xid, &xmd))) goto out;
-  int ta = mts__new_buf(cs, &cd.src_desc), tb = mts__new_buf(cs, &cd.dst_desc);
-  if ((rc = mts__add_reorder(cs, &xmd, xk, xid, &cd.src_desc, MTS__REF_BUF, ta))) goto out;
-  for (int k = 0; k < n->n_post; k++)
-    if (n->post[k].kind == MTS_POST_SUM) st = n->post[k].tensor;
-  if (st >= 0) {
-    int sk, sid;
-    dnnl_memory_desc_t smd;
-    if ((rc = mts__tensor_ref(cs, st, &sk, &sid, &smd))) goto out;
-    if ((rc = mts__add_reorder(cs, &smd, sk, sid, &cd.dst_desc, MTS__REF_BUF, tb))) goto out;
-  }
-  mts__step_t *s = mts__add_step(cs, MTS__STEP_PRIM);
-  for (int a = 0; a < v0.n_args; a++) {
-    const mts__arg_t *g = &v0.args[a];
-    if (g->arg == DNNL_ARG_WEIGHTS) mts__step_arg(s, g->arg, &cd.weights_desc, MTS__REF_CONST, wc);
-    else if (g->arg == DNNL_ARG_SRC) mts__step_arg(s, g->arg, &cd.src_desc, MTS__REF_BUF, ta);
-    else if (g->arg == DNNL_ARG_DST) mts__step_arg(s, g->arg, &cd.dst_desc, MTS__REF_BUF, tb);
-    else mts__step_arg(s, g->arg, &g->md, g->kind, g->id);
-  }
-  rc = mts__make_prims(cs, s, &cd, attr, pd);
-  pd = NULL;
-  if (rc) goto out;
-  rc = mts__add_reorder(cs, &cd.dst_desc, MTS__REF_BUF, tb, &cd0->dst_desc, MTS__REF_BUF, yb);
-out:
-  if (pd) dnnl_primitive_desc_destroy(pd);
-  finish_version(cs, from, rc, "nhwc");
-}
-
-static int build_conv(mts__cs_t *cs, const mts_node_t *n) {
-  const mts_graph_t *g = cs->g;
-  const mts_tensor_t *X = &g->tensors[n->inputs[0]], *W = &g->tensors[n->inputs[1]];
-  const mts_tensor_t *Y = &g->tensors[n->outputs[0]];
-  int bt = n->n_inputs > 2 ? n->inputs[2] : -1;
-  int rc = 0, nsp = n->attr.nsp, nd = X->ndim;
-  int64_t grp = n->attr.group > 0 ? n->attr.group : 1;
-  dnnl_primitive_attr_t attr = NULL;
-  dnnl_primitive_desc_t pd = NULL;
-  dnnl_convolution_desc_t cd;
-  dnnl_memory_desc_t src_any, w_any, b_md, dst_any, w_user;
-  dnnl_dims_t xd, yd, wd, st, dl, pl, pr;
-  if (!W->data || (bt >= 0 && !g->tensors[bt].data))
-    return mts_seterr(MTS_EUNSUPPORTED, "layer '%s': Conv weights/bias must be constant", n->name);
-  dims_of(xd, X);
-  dims_of(yd, Y);
-  int wnd = 0;
-  if (grp > 1) wd[wnd++] = grp;
-  wd[wnd++] = W->dims[0] / grp;
-  for (int i = 1; i < W->ndim; i++) wd[wnd++] = W->dims[i];
-  for (int s = 0; s < nsp; s++) {
-    st[s] = n->attr.stride[s] ? n->attr.stride[s] : 1;
-    dl[s] = (n->attr.dilation[s] ? n->attr.dilation[s] : 1) - 1;
-    pl[s] = n->attr.pad[s];
-    pr[s] = n->attr.pad[nsp + s];
-    /* keep oneDNN's output-size equation exact */
-    int64_t eff = (W->dims[2 + s] - 1) * (dl[s] + 1) + 1;
-    int64_t need = (Y->dims[2 + s] - 1) * st[s] + eff - X->dims[2 + s] - pl[s];
-    if ((X->dims[2 + s] + pl[s] + pr[s] - eff) / st[s] + 1 != Y->dims[2 + s]) pr[s] = need;
-  }
-  MTS__DNNL(dnnl_memory_desc_init_by_tag(&src_any, nd, xd, dnnl_f32, dnnl_format_tag_any), n->name);
-  MTS__DNNL(dnnl_memory_desc_init_by_tag(&w_any, wnd, wd, dnnl_f32, dnnl_format_tag_any), n->name);
-  MTS__DNNL(dnnl_memory_desc_init_by_tag(&dst_any, nd, yd, dnnl_f32, dnnl_format_tag_any), n->name);
-  dnnl_dims_t od = {W->dims[0]};
-  MTS__DNNL(dnnl_memory_desc_init_by_tag(&b_md, 1, od, dnnl_f32, dnnl_a), n->name);
-  {
-    static const dnnl_format_tag_t plain[] = {dnnl_a, dnnl_a, dnnl_ab, dnnl_abc, dnnl_abcd,
-                                              dnnl_abcde, dnnl_abcdef};
-    MTS__DNNL(dnnl_memory_desc_init_by_tag(&w_user, wnd, wd, dnnl_f32, plain[wnd]), n->name);
-  }
-  MTS__DNNL(dnnl_dilated_convolution_forward_desc_init(&cd, dnnl_forward_inference,
-                                                       dnnl_convolution_direct, &src_any, &w_any,
-                                                       bt >= 0 ? &b_md : NULL, &dst_any, st, dl,
-                                                       pl, pr), n->name);
-  if ((rc = make_attr(cs, n, &attr, 1.0f))) goto out;
-  MTS__DNNL(dnnl_primitive_desc_create(&pd, &cd, attr, cs->m->eng, NULL), n->name);
-  cd.src_desc = *dnnl_primitive_desc_query_md(pd, dnnl_query_src_md, 0);
-  cd.weights_desc = *dnnl_primitive_desc_query_md(pd, dnnl_query_weights_md, 0);
-  cd.dst_desc = *dnnl_primitive_desc_query_md(pd, dnnl_query_dst_md, 0);
-  int wc = mts__const_reordered(cs, &w_user, W->data, &cd.weights_desc);
-  if (wc < 0) {
-    rc = wc;
-    goto out;
-  }
-  int sk, sid, bc = -1;
-  dnnl_memory_desc_t smd;
-  if ((rc = mts__tensor_ref(cs, n->inputs[0], &sk, &sid, &smd))) goto out;
-  if (!dnnl_memory_desc_equal(&smd, &cd.src_desc)) {
-    int tb = mts__new_buf(cs, &cd.src_desc);
-    if ((rc = mts__add_reorder(cs, &smd, sk, sid, &cd.src_desc, MTS__REF_BUF, tb))) goto out;
-    sk = MTS__REF_BUF;
-    sid = tb;
-  }
-  if (bt >= 0) {
-    int bk;
-    dnnl_memory_desc_t bmd;
-    if ((rc = mts__tensor_ref(cs, bt, &bk, &bc, &bmd))) goto out;
-  }
-  if ((rc = bind_output(cs, n, &cd.dst_desc))) goto out;
-  mts__step_t *s = mts__add_step(cs, MTS__STEP_PRIM);
-  mts__step_arg(s, DNNL_ARG_SRC, &cd.src_desc, sk, sid);
-  mts__step_arg(s, DNNL_ARG_WEIGHTS, &cd.weights_desc, MTS__REF_CONST, wc);
-  if (bt >= 0) mts__step_arg(s, DNNL_ARG_BIAS, &b_md, MTS__REF_CONST, bc);
-  mts__step_arg(s, DNNL_ARG_DST, &cd.dst_desc, MTS__REF_BUF, cs->tbuf[n->outputs[0]]);
-  mts__layer_t *L = &cs->m->layers[cs->node];
-  const char *info = NULL;
-  dnnl_primitive_desc_query(pd, dnnl_query_impl_info_str, 0, &info);
-  snprintf(L->impl[0], sizeof L->impl[0], "%s", info ? info : "?");
-  rc = mts__make_prims(cs, s, &cd, attr, pd);
-  pd = NULL;
-  if (rc) goto out;
-  L->n_ver = 1;
-  L->s1[0] = cs->m->n_steps;
-  if (cs->all_versions) {
-    conv_alt_impls(cs, n, &cd, attr, &w_user, W->data, wc);
-    if (nd == 4) conv_nhwc(cs, n, &cd, attr, &w_user, W->data, wc);
-    mts_clearerr();
-  }
-out:
-  if (pd) dnnl_primitive_desc_destroy(pd);
-  if (attr) dnnl_primitive_attr_destroy(attr);
-  return rc;
 }
 
 static int build_pool(mts__cs_t *cs, const mts_node_t *n) {
@@ -493,7 +244,7 @@ static int build_matmul(mts__cs_t *cs, const mts_node_t *n) {
       tmpn.post[0].kind = MTS_POST_SUM;
       tmpn.post[0].tensor = ct;
     }
-    if ((rc = make_attr(cs, &tmpn, &attr, alpha))) goto out;
+    if ((rc = mts__make_attr(cs, &tmpn, &attr, alpha))) goto out;
     MTS__DNNL(dnnl_primitive_desc_create(&pd, &md, attr, cs->m->eng, NULL), n->name);
     if (bconst) {
       md.weights_desc = *dnnl_primitive_desc_query_md(pd, dnnl_query_weights_md, 0);
@@ -524,7 +275,7 @@ static int build_matmul(mts__cs_t *cs, const mts_node_t *n) {
         goto out;
       }
     }
-    if ((rc = bind_output(cs, &tmpn, &ymd))) goto out;
+    if ((rc = mts__bind_output(cs, &tmpn, &ymd))) goto out;
   }
   mts__step_t *s = mts__add_step(cs, MTS__STEP_PRIM);
   mts__step_arg(s, DNNL_ARG_SRC, &amd, ak, aid);
@@ -825,7 +576,7 @@ int mts__build_layer(mts__cs_t *cs) {
     return mts_seterr(MTS_EUNSUPPORTED, "layer '%s': post-ops on %s", n->name, mts_op_name(n->op));
   int r;
   switch (n->op) {
-  case MTS_OP_CONV: return build_conv(cs, n);
+  case MTS_OP_CONV: return mts__build_conv(cs, n);
   case MTS_OP_MAXPOOL:
   case MTS_OP_AVGPOOL:
   case MTS_OP_GLOBAL_AVGPOOL: return build_pool(cs, n);
