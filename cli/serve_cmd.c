@@ -31,6 +31,7 @@ static void usage(FILE *f) {
           "  --drop-hopeless        drop queries that can no longer meet their target\n"
           "  --solo-iters N         iterations per model and core count when profiling (default 5)\n"
           "  --out DIR              results directory (default results/<timestamp>)\n"
+          "  --stop-grace S         on SIGINT/SIGTERM, seconds to drain before dropping (default 0.5)\n"
           "  --quiet                no progress line or tables\n"
           "  -h, --help             this help\n"
           "\n"
@@ -45,7 +46,7 @@ static int parse(int argc, char **argv, mts_serve_opts_t *o, int rank) {
       {"seed", required_argument, 0, 's'},     {"cores-per-query", required_argument, 0, 'c'},
       {"home", required_argument, 0, 'H'},     {"drop-hopeless", no_argument, 0, 'D'},
       {"solo-iters", required_argument, 0, 'i'}, {"out", required_argument, 0, 'o'},
-      {"quiet", no_argument, 0, 'q'},          {"help", no_argument, 0, 'h'},
+      {"quiet", no_argument, 0, 'q'},          {"stop-grace", required_argument, 0, 'g'},          {"help", no_argument, 0, 'h'},
       {0, 0, 0, 0}};
   FILE *err = rank == 0 ? stderr : fopen("/dev/null", "w");
   int rc = 0, c;
@@ -70,14 +71,17 @@ static int parse(int argc, char **argv, mts_serve_opts_t *o, int rank) {
     case 'D': o->drop_hopeless = 1; break;
     case 'q': o->quiet = 1; break;
     case 'd':
-    case 'r': {
+    case 'r':
+    case 'g': {
       double v = strtod(optarg, &end);
       if (*end || !(v > 0)) {
-        fprintf(err, "mtserve serve: --%s needs a positive number, not '%s'\n", c == 'd' ? "duration" : "rate-scale", optarg);
+        fprintf(err, "mtserve serve: --%s needs a positive number, not '%s'\n",
+                c == 'd' ? "duration" : c == 'r' ? "rate-scale" : "stop-grace", optarg);
         rc = 2;
       }
       if (c == 'd') o->duration_s = v;
-      else o->rate_scale = v;
+      else if (c == 'r') o->rate_scale = v;
+      else o->stop_grace_s = v;
       break;
     }
     case 's':

@@ -533,11 +533,13 @@ int mts_coordinator_main(const mts_serve_opts_t *o) {
   }
 
   /* Shutdown and Bye (late completions of aborted blocks are discarded). */
-  shutdown_all(size, "run finished");
+  shutdown_all(size, res.stopped ? "stopped by signal" : "run finished");
+  /* after a signal, mpirun's SIGKILL is near: do not wait long */
+  int64_t bye_deadline = mts_now_us() + (res.stopped ? BYE_TIMEOUT_US / 20 : BYE_TIMEOUT_US);
   for (int got = 0; got < n_wk;) {
     Mts__Msg *m = NULL;
     int src = -1;
-    rc = mts_msg_wait(&m, &src, mts_now_us() + BYE_TIMEOUT_US, 50, 2000);
+    rc = mts_msg_wait(&m, &src, bye_deadline, 50, 2000);
     if (rc <= 0) {
       fprintf(stderr, "mtserve serve: %d worker(s) did not confirm shutdown\n", n_wk - got);
       break;

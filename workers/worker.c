@@ -2,6 +2,7 @@
 #include "workers/worker.h"
 
 #include <omp.h>
+#include <signal.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/resource.h>
@@ -315,6 +316,11 @@ int mts_worker_main(int rank) {
   w->rank = rank;
   int64_t wall0 = mts_now_us();
   double cpu0 = cpu_ms();
+
+  /* SIGINT/SIGTERM are for the coordinator, which drains and then shuts us
+   * down; a worker that quit on its own would lose in-flight queries. */
+  signal(SIGINT, SIG_IGN);
+  signal(SIGTERM, SIG_IGN);
 
   /* Doorbell first: its name is our pid, which Hello tells the coordinator. */
   if (mts_doorbell_open_own() != 0) MTS_LOG(MTS_LOG_INFO, "no doorbell, polling: %s", mts_errmsg());
