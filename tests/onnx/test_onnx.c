@@ -133,7 +133,7 @@ static Onnx__TensorProto *mk_tensor(const char *name, int type, int ndim,
   t->data_type = type;
   t->n_dims = (size_t)ndim;
   t->dims = A(sizeof(int64_t) * (size_t)(ndim ? ndim : 1));
-  memcpy(t->dims, dims, sizeof(int64_t) * (size_t)ndim);
+  if (ndim) memcpy(t->dims, dims, sizeof(int64_t) * (size_t)ndim);
   return t;
 }
 
@@ -518,7 +518,7 @@ static void test_softmax_opset11(void **state) {
 }
 
 static int run_graph(mts_graph_t *g, const float *in, size_t n_in, float **out,
-                     size_t *n_out);
+                     size_t *n_out, int oi);
 
 /* MatMul with a 1-D operand (numpy semantics) runs as a 2-D MatMul between
  * reshapes; found by the fuzzer in strict mode (regress/matmul_1d.onnx). */
@@ -545,7 +545,7 @@ static void test_matmul_1d(void **state) {
   assert_int_equal(mts_graph_infer_shapes(g), 0);
   float x[4] = {1, -2, 0.5f, 3}, *o = NULL;
   size_t n = 0;
-  assert_int_equal(run_graph(g, x, 4, &o, &n), 0);
+  assert_int_equal(run_graph(g, x, 4, &o, &n, 0), 0);
   assert_int_equal(n, 3);
   for (int j = 0; j < 3; j++) {
     float want = 0;
@@ -553,6 +553,73 @@ static void test_matmul_1d(void **state) {
     assert_true(fabsf(o[j] - want) < 1e-5f);
   }
   free(o);
+  mts_graph_destroy(g);
+  arena_free();
+}
+
+/* LayerNormalization (opset 17) and PyTorch's decomposed form (ReduceMean,
+ * Sub, Pow, ReduceMean, Add, Sqrt, Div, Mul, Add) both compute LayerNorm. */
+static void test_layernorm_forms(void **state) {
+  (void)state;
+  model_t md = {.opset = 17};
+  int64_t xd[3] = {2, 3, 4}, c4 = 4, last = -1;
+  float sc[4] = {1, 0.5f, -2, 3}, bi[4] = {0.1f, 0, -0.3f, 2}, eps = 1e-5f,
+        two = 2;
+  md.ins[md.n_ins++] = vinfo("x", 3, xd);
+  md.outs[md.n_outs++] = vinfo("y1", 0, NULL);
+  md.outs[md.n_outs++] = vinfo("y2", 0, NULL);
+  md.inits[md.n_inits++] = tensor_f32("scale", 1, &c4, sc);
+  md.inits[md.n_inits++] = tensor_f32("bias", 1, &c4, bi);
+  md.inits[md.n_inits++] = tensor_f32("eps", 0, NULL, &eps);
+  md.inits[md.n_inits++] = tensor_f32("two", 0, NULL, &two);
+  Onnx__NodeProto *n = mk_node("LayerNormalization", "ln", "x,scale,bias", "y1");
+  attr_i(n, "axis", -1);
+  md.nodes[md.n_nodes++] = n;
+  n = mk_node("ReduceMean", "rm1", "x", "m");
+  attr_ints(n, "axes", 1, &last);
+  md.nodes[md.n_nodes++] = n;
+  md.nodes[md.n_nodes++] = mk_node("Sub", "sub", "x,m", "d");
+  md.nodes[md.n_nodes++] = mk_node("Pow", "pow", "d,two", "p");
+  n = mk_node("ReduceMean", "rm2", "p", "v");
+  attr_ints(n, "axes", 1, &last);
+  md.nodes[md.n_nodes++] = n;
+  md.nodes[md.n_nodes++] = mk_node("Add", "add", "v,eps", "ve");
+  md.nodes[md.n_nodes++] = mk_node("Sqrt", "sqrt", "ve", "s");
+  md.nodes[md.n_nodes++] = mk_node("Div", "div", "d,s", "nrm");
+  md.nodes[md.n_nodes++] = mk_node("Mul", "mul", "nrm,scale", "ms");
+  md.nodes[md.n_nodes++] = mk_node("Add", "add2", "ms,bias", "y2");
+  size_t len;
+  uint8_t *buf = pack(&md, &len);
+  mts_graph_t *g = NULL;
+  int rc = mts_onnx_load_buffer(buf, len, "ln.onnx", &g);
+  if (rc) fprintf(stderr, "%s\n", mts_errmsg());
+  assert_int_equal(rc, 0);
+  char ops[512];
+  op_kinds(g, ops, sizeof ops);
+  assert_string_equal(ops, "LayerNormalization,ReduceMean,Binary,Unary,"
+                           "ReduceMean,Binary,Unary,Binary,Binary,Binary");
+  float x[24];
+  for (int i = 0; i < 24; i++) x[i] = sinf((float)i * 0.7f) * 3;
+  float want[24];
+  for (int r = 0; r < 6; r++) {
+    double mean = 0, var = 0;
+    for (int k = 0; k < 4; k++) mean += x[r * 4 + k] / 4.0;
+    for (int k = 0; k < 4; k++) var += (x[r * 4 + k] - mean) * (x[r * 4 + k] - mean) / 4.0;
+    for (int k = 0; k < 4; k++)
+      want[r * 4 + k] = (float)((x[r * 4 + k] - mean) / sqrt(var + 1e-5) * sc[k] + bi[k]);
+  }
+  for (int oi = 0; oi < 2; oi++) {
+    float *o = NULL;
+    size_t no = 0;
+    assert_int_equal(run_graph(g, x, 24, &o, &no, oi), 0);
+    assert_int_equal(no, 24);
+    for (int i = 0; i < 24; i++) {
+      if (!(fabsf(o[i] - want[i]) < 1e-4f + 1e-4f * fabsf(want[i])))
+        fprintf(stderr, "output %d [%d]: %g vs %g\n", oi, i, o[i], want[i]);
+      assert_true(fabsf(o[i] - want[i]) < 1e-4f + 1e-4f * fabsf(want[i]));
+    }
+    free(o);
+  }
   mts_graph_destroy(g);
   arena_free();
 }
@@ -780,7 +847,7 @@ static void test_tensor_file_roundtrip(void **state) {
 /* ---- export round trips ------------------------------------------------- */
 
 static int run_graph(mts_graph_t *g, const float *in, size_t n_in, float **out,
-                     size_t *n_out) {
+                     size_t *n_out, int oi) {
   mts_compile_opts_t o;
   memset(&o, 0, sizeof o);
   o.n_core_counts = 1;
@@ -794,11 +861,11 @@ static int run_graph(mts_graph_t *g, const float *in, size_t n_in, float **out,
   if (!rc) {
     int nd;
     int64_t d[MTS_MAX_DIMS], n = 1;
-    mts_model_output_shape(m, 0, &nd, d);
+    mts_model_output_shape(m, oi, &nd, d);
     for (int i = 0; i < nd; i++) n *= d[i];
     *n_out = (size_t)n;
     *out = malloc((size_t)n * sizeof(float));
-    rc = mts_ctx_get_output(c, 0, *out, (size_t)n);
+    rc = mts_ctx_get_output(c, oi, *out, (size_t)n);
   }
   if (rc) fprintf(stderr, "run: %s\n", mts_errmsg());
   mts_ctx_destroy(c);
@@ -842,8 +909,8 @@ static void roundtrip(const char *zoo, int optimized, int structure) {
     in[i] = (float)((uint32_t)(i * 2654435761u)) / 4294967296.0f * 2 - 1;
   float *o1 = NULL, *o2 = NULL;
   size_t n1 = 0, n2 = 0;
-  assert_int_equal(run_graph(g, in, n, &o1, &n1), 0);
-  assert_int_equal(run_graph(g2, in, n, &o2, &n2), 0);
+  assert_int_equal(run_graph(g, in, n, &o1, &n1, 0), 0);
+  assert_int_equal(run_graph(g2, in, n, &o2, &n2, 0), 0);
   assert_int_equal(n1, n2);
   for (size_t i = 0; i < n1; i++) {
     if (!(fabsf(o1[i] - o2[i]) <= 1e-4f + 1e-4f * fabsf(o1[i])))
@@ -916,6 +983,7 @@ int main(void) {
       cmocka_unit_test(test_fold_expand_where),
       cmocka_unit_test(test_softmax_opset11),
       cmocka_unit_test(test_matmul_1d),
+      cmocka_unit_test(test_layernorm_forms),
       cmocka_unit_test(test_truncated_and_garbage),
       cmocka_unit_test(test_unsupported_and_invalid),
       cmocka_unit_test(test_external_data),
