@@ -10,6 +10,10 @@
  *     accumulates into the other operand's buffer, in place when legal);
  *  5. fuse eltwise-able unary ops (Relu, Clip, ...) as post-ops.
  *
+ * Before 2-5, binary ops with a scalar constant operand (as exporters write
+ * x * 0.125, x + 1, x ^ 2) become unary Linear/Pow/Clip nodes, and chains
+ * of Linear collapse, so that they too can be fused as post-ops.
+ *
  * Every rewrite requires the intermediate tensor to have exactly one
  * consumer and not to be a graph output, so no value a user can observe
  * changes.  Removed nodes are compacted away at the end; tensors stay. */
@@ -293,6 +297,66 @@ static int fuse_unary(mts_graph_t *g, char *dead, int ui) {
   return 1;
 }
 
+/* x op c (or c op x) with a constant scalar c -> a unary node; 1 if done. */
+static int scalar_to_unary(mts_graph_t *g, int ni) {
+  mts_node_t *n = &g->nodes[ni];
+  if (n->op != MTS_OP_BINARY || n->n_inputs != 2) return 0;
+  int ci = -1;
+  for (int k = 0; k < 2; k++) {
+    const mts_tensor_t *T = &g->tensors[n->inputs[k]];
+    if (T->data && T->dtype == MTS_F32 && mts_tensor_numel(T) == 1) ci = k;
+  }
+  if (ci < 0) return 0;
+  int xi = n->inputs[1 - ci];
+  if (is_const(g, xi) || !same_shape(&g->tensors[xi], &g->tensors[n->outputs[0]])) return 0;
+  float c = *(const float *)g->tensors[n->inputs[ci]].data;
+  int u = MTS_UNARY_LINEAR;
+  float a = 1, b = 0;
+  switch (n->attr.binary) {
+  case MTS_BINARY_ADD: b = c; break;
+  case MTS_BINARY_SUB: a = ci == 1 ? 1 : -1; b = ci == 1 ? -c : c; break;
+  case MTS_BINARY_MUL: a = c; break;
+  case MTS_BINARY_DIV:
+    if (ci == 0 || c == 0) return 0;
+    a = 1.0f / c;
+    break;
+  case MTS_BINARY_POW:
+    if (ci == 0) return 0;
+    u = MTS_UNARY_POW;
+    a = c;
+    break;
+  case MTS_BINARY_MAX: u = MTS_UNARY_CLIP; a = c; b = INFINITY; break;
+  case MTS_BINARY_MIN: u = MTS_UNARY_CLIP; a = -INFINITY; b = c; break;
+  default: return 0;
+  }
+  n->op = MTS_OP_UNARY;
+  n->n_inputs = 1;
+  n->inputs[0] = xi;
+  memset(&n->attr, 0, sizeof n->attr);
+  n->attr.unary = u;
+  n->attr.alpha = a;
+  n->attr.beta = b;
+  return 1;
+}
+
+/* Linear(Linear(x)) -> one Linear, when the inner result has no other use. */
+static int merge_linear(mts_graph_t *g, char *dead, int ni) {
+  mts_node_t *n = &g->nodes[ni];
+  if (n->op != MTS_OP_UNARY || n->attr.unary != MTS_UNARY_LINEAR) return 0;
+  int x = n->inputs[0], p = g->tensors[x].producer;
+  if (p < 0 || dead[p]) return 0;
+  mts_node_t *pn = &g->nodes[p];
+  if (pn->op != MTS_OP_UNARY || pn->attr.unary != MTS_UNARY_LINEAR || pn->n_post) return 0;
+  if (uses(g, dead, x) != 1 || is_output(g, x)) return 0;
+  /* a2 (a1 x + b1) + b2 */
+  float a1 = pn->attr.alpha, b1 = pn->attr.beta;
+  n->attr.beta = n->attr.alpha * b1 + n->attr.beta;
+  n->attr.alpha *= a1;
+  n->inputs[0] = pn->inputs[0];
+  dead[p] = 1;
+  return 1;
+}
+
 static int drop_identity(mts_graph_t *g, char *dead, int ii) {
   mts_node_t *n = &g->nodes[ii];
   int x = n->inputs[0], y = n->outputs[0];
@@ -319,6 +383,10 @@ int mts_graph_optimize(mts_graph_t *g) {
   char *dead = mts_xcalloc((size_t)g->n_nodes + 1, 1);
   for (int i = 0; i < g->n_nodes; i++)
     if (fold_const(g, i)) dead[i] = 1;
+  for (int i = 0; i < g->n_nodes; i++)
+    if (!dead[i]) scalar_to_unary(g, i);
+  for (int i = 0; i < g->n_nodes; i++)
+    if (!dead[i]) merge_linear(g, dead, i);
   for (int i = 0; i < g->n_nodes; i++)
     if (!dead[i] && g->nodes[i].op == MTS_OP_IDENTITY) drop_identity(g, dead, i);
   for (int i = 0; i < g->n_nodes; i++) {

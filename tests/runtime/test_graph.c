@@ -190,6 +190,53 @@ static void test_no_fold_when_shared(void **st) {
   mts_graph_destroy(g);
 }
 
+/* Gemm -> Mul(scalar) -> Sub(scalar - x) -> Pow(x, 2): the scalar binaries
+ * become unary nodes, the two Linears merge, and Linear and Pow fuse into
+ * the Gemm as post-ops. */
+static void test_scalar_binary(void **st) {
+  (void)st;
+  mts_graph_t *g;
+  assert_int_equal(mts_graph_create("sc", &g), 0);
+  int64_t xd[2] = {3, 8}, wd[2] = {8, 5}, one = 1;
+  int x = mts_graph_add_tensor(g, "x", MTS_F32, 2, xd);
+  int w = mts_graph_add_const(g, "w", MTS_F32, 2, wd, randv(40, 5));
+  float *c1 = malloc(4), *c2 = malloc(4), *c3 = malloc(4);
+  *c1 = 0.5f, *c2 = 3.0f, *c3 = 2.0f;
+  int k1 = mts_graph_add_const(g, "c1", MTS_F32, 1, &one, c1);
+  int k2 = mts_graph_add_const(g, "c2", MTS_F32, 0, NULL, c2);
+  int k3 = mts_graph_add_const(g, "c3", MTS_F32, 1, &one, c3);
+  int t[4];
+  for (int i = 0; i < 4; i++) t[i] = mts_graph_add_tensor(g, NULL, MTS_F32, 0, NULL);
+  mts_attr_t a;
+  memset(&a, 0, sizeof a);
+  a.alpha = a.beta = 1;
+  int in[2] = {x, w};
+  assert_true(mts_graph_add_node(g, "gemm", MTS_OP_GEMM, 2, in, 1, &t[0], &a) >= 0);
+  memset(&a, 0, sizeof a);
+  a.binary = MTS_BINARY_MUL;
+  int i1[2] = {k1, t[0]};
+  assert_true(mts_graph_add_node(g, "mul", MTS_OP_BINARY, 2, i1, 1, &t[1], &a) >= 0);
+  a.binary = MTS_BINARY_SUB;
+  int i2[2] = {k2, t[1]};
+  assert_true(mts_graph_add_node(g, "sub", MTS_OP_BINARY, 2, i2, 1, &t[2], &a) >= 0);
+  a.binary = MTS_BINARY_POW;
+  int i3[2] = {t[2], k3};
+  assert_true(mts_graph_add_node(g, "pow", MTS_OP_BINARY, 2, i3, 1, &t[3], &a) >= 0);
+  assert_int_equal(mts_graph_set_io(g, 1, &x, 1, &t[3]), 0);
+  assert_int_equal(mts_graph_infer_shapes(g), 0);
+  float *xv = randv(24, 9), ref[15], got[15], *po[1] = {ref}, *pg[1] = {got};
+  assert_int_equal(ref_eval(g, (const float *const *)&xv, po), 0);
+  assert_int_equal(mts_graph_optimize(g), 0);
+  assert_int_equal(g->n_nodes, 1);
+  assert_int_equal(g->nodes[0].n_post, 2);
+  assert_int_equal(g->nodes[0].post[0].unary, MTS_UNARY_LINEAR);
+  assert_int_equal(g->nodes[0].post[1].unary, MTS_UNARY_POW);
+  assert_int_equal(ref_eval(g, (const float *const *)&xv, pg), 0);
+  for (int i = 0; i < 15; i++) assert_float_equal(ref[i], got[i], 1e-4 * (1 + fabsf(ref[i])));
+  free(xv);
+  mts_graph_destroy(g);
+}
+
 /* A cycle is an error, not a hang. */
 static void test_toposort_cycle(void **st) {
   (void)st;
@@ -263,6 +310,7 @@ int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_shapes),         cmocka_unit_test(test_optimize_tiny),
       cmocka_unit_test(test_no_fold_when_shared), cmocka_unit_test(test_toposort_cycle),
+      cmocka_unit_test(test_scalar_binary),
       cmocka_unit_test(test_hash),           cmocka_unit_test(test_zoo_shapes),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
