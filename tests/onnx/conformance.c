@@ -72,7 +72,8 @@ static uint8_t *inject(const uint8_t *buf, size_t len, const char *dir,
   size_t old_n = g->n_initializer;
   Onnx__TensorProto **old = g->initializer;
   Onnx__TensorProto **inits = calloc(old_n + 64, sizeof *inits);
-  memcpy(inits, old, old_n * sizeof *inits);
+  if (old_n) memcpy(inits, old, old_n * sizeof *inits);
+  char *orig_names[64];
   *n_remain = 0;
   for (size_t i = 0; i < g->n_input; i++) {
     const Onnx__ValueInfoProto *v = g->input[i];
@@ -92,6 +93,7 @@ static uint8_t *inject(const uint8_t *buf, size_t len, const char *dir,
       /* The test files store (b)float16 as uint16 bit patterns. */
       if (t && (et == 10 || et == 16) && t->data_type == 4) t->data_type = et;
       if (t) {
+        orig_names[n_added] = t->name;
         t->name = v->name; /* borrowed; restored before free */
         added[n_added++] = t;
         inits[old_n + (size_t)n_added - 1] = t;
@@ -110,7 +112,7 @@ static uint8_t *inject(const uint8_t *buf, size_t len, const char *dir,
   g->n_initializer = old_n;
   free(inits);
   for (int i = 0; i < n_added; i++) {
-    added[i]->name = NULL;
+    added[i]->name = orig_names[i];
     onnx__tensor_proto__free_unpacked(added[i], NULL);
   }
   onnx__model_proto__free_unpacked(m, NULL);
