@@ -346,10 +346,11 @@ static int add_inputs(mts__imp_t *im, const Onnx__GraphProto *gp, int *n,
       return mts__imp_err(im, MTS_EUNSUPPORTED, "graph input '%s' is not a "
                           "tensor", vi->name);
     const Onnx__TypeProto__Tensor *tt = tp->tensor_type;
-    if (!tt->has_elem_type || tt->elem_type != 1)
+    /* double inputs are served as float (the IR computes in f32). */
+    if (!tt->has_elem_type || (tt->elem_type != 1 && tt->elem_type != 11))
       return mts__imp_err(im, MTS_EUNSUPPORTED, "graph input '%s' has data "
-                          "type %d (only float is supported)", vi->name,
-                          tt->has_elem_type ? tt->elem_type : 0);
+                          "type %d (only float and double are supported)",
+                          vi->name, tt->has_elem_type ? tt->elem_type : 0);
     if (!tt->shape)
       return mts__imp_err(im, MTS_EUNSUPPORTED, "graph input '%s' has no "
                           "shape", vi->name);

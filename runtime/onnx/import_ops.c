@@ -601,6 +601,9 @@ static const op_entry_t ops[] = {
     {"Concat", mts__cv_concat}, {"Split", mts__cv_split},
     {"Slice", mts__cv_slice}, {"Gather", mts__cv_gather},
     {"Expand", mts__cv_expand}, {"Pad", mts__cv_pad},
+    {"ReduceSum", mts__cv_reduce_sum}, {"Mean", mts__cv_mean},
+    {"PRelu", mts__cv_prelu}, {"DepthToSpace", mts__cv_depth_to_space},
+    {"SpaceToDepth", mts__cv_space_to_depth},
 };
 
 int mts__convert_node(mts__imp_t *im) {

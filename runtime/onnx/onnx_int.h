@@ -128,6 +128,12 @@ int mts__cv_slice(mts__imp_t *im);
 int mts__cv_gather(mts__imp_t *im);
 int mts__cv_expand(mts__imp_t *im);
 int mts__cv_pad(mts__imp_t *im);
+/* Ops composed of several IR ops (import_compose.c). */
+int mts__cv_reduce_sum(mts__imp_t *im);
+int mts__cv_mean(mts__imp_t *im);
+int mts__cv_prelu(mts__imp_t *im);
+int mts__cv_depth_to_space(mts__imp_t *im);
+int mts__cv_space_to_depth(mts__imp_t *im);
 /* Converts the current node (im->node); folds it when its inputs are all
  * constant and the op is a shape/index op.  MTS_EUNSUPPORTED for ops the
  * IR cannot express. */

@@ -23,6 +23,7 @@ clang -g -O1 -std=c11 -D_GNU_SOURCE -fsanitize=fuzzer,address,undefined \
   "$root/tests/fuzz/fuzz_onnx.c" \
   "$root"/runtime/onnx/import.c "$root"/runtime/onnx/import_ops.c \
   "$root"/runtime/onnx/import_shape.c "$root"/runtime/onnx/fold.c \
+  "$root"/runtime/onnx/import_compose.c \
   "$root"/runtime/onnx/tensor.c "$root/runtime/graph.c" "$root/runtime/mts.c" \
   "$work/gen/onnx.pb-c.c" \
   -lprotobuf-c -lm -o "$work/fuzz_onnx"
