@@ -10,6 +10,9 @@
  *     accumulates into the other operand's buffer, in place when legal);
  *  5. fuse eltwise-able unary ops (Relu, Clip, ...) as post-ops.
  *
+ * Also: decomposed LayerNorm (ReduceMean, Sub, Pow, ReduceMean, Add, Sqrt,
+ * Div, Mul, Add) and erf-GELU chains become single nodes.
+ *
  * Before 2-5, binary ops with a scalar constant operand (as exporters write
  * x * 0.125, x + 1, x ^ 2) become unary Linear/Pow/Clip nodes, and chains
  * of Linear collapse, so that they too can be fused as post-ops.
@@ -18,6 +21,7 @@
  * consumer and not to be a graph output, so no value a user can observe
  * changes.  Removed nodes are compacted away at the end; tensors stay. */
 #include <math.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -297,10 +301,19 @@ static int fuse_unary(mts_graph_t *g, char *dead, int ui) {
   return 1;
 }
 
-/* x op c (or c op x) with a constant scalar c -> a unary node; 1 if done. */
+/* x op c (or c op x) with a constant scalar c -> a unary node, and x * x ->
+ * Pow 2; 1 if done. */
 static int scalar_to_unary(mts_graph_t *g, int ni) {
   mts_node_t *n = &g->nodes[ni];
   if (n->op != MTS_OP_BINARY || n->n_inputs != 2) return 0;
+  if (n->attr.binary == MTS_BINARY_MUL && n->inputs[0] == n->inputs[1]) { /* x * x */
+    n->op = MTS_OP_UNARY;
+    n->n_inputs = 1;
+    memset(&n->attr, 0, sizeof n->attr);
+    n->attr.unary = MTS_UNARY_POW;
+    n->attr.alpha = 2.0f;
+    return 1;
+  }
   int ci = -1;
   for (int k = 0; k < 2; k++) {
     const mts_tensor_t *T = &g->tensors[n->inputs[k]];
@@ -357,6 +370,167 @@ static int merge_linear(mts_graph_t *g, char *dead, int ni) {
   return 1;
 }
 
+/* ---- decomposed LayerNorm / GELU (exports before opset 17 / 20) ---------- */
+
+/* The node consuming t when it has exactly one consumer; -1 otherwise. */
+static int only_consumer(const mts_graph_t *g, const char *dead, int t) {
+  if (is_output(g, t) || uses(g, dead, t) != 1) return -1;
+  for (int i = 0; i < g->n_nodes; i++) {
+    if (dead[i]) continue;
+    for (int k = 0; k < g->nodes[i].n_inputs; k++)
+      if (g->nodes[i].inputs[k] == t) return i;
+  }
+  return -1;
+}
+
+static int is_unary(const mts_graph_t *g, int ni, int u) {
+  return ni >= 0 && g->nodes[ni].op == MTS_OP_UNARY && g->nodes[ni].attr.unary == u &&
+         !g->nodes[ni].n_post;
+}
+
+static int is_binary(const mts_graph_t *g, int ni, int b) {
+  return ni >= 0 && g->nodes[ni].op == MTS_OP_BINARY && g->nodes[ni].attr.binary == b;
+}
+
+/* ReduceMean over the last axis only, keepdims. */
+static int is_mean_last(const mts_graph_t *g, int ni) {
+  if (ni < 0 || g->nodes[ni].op != MTS_OP_REDUCE_MEAN) return 0;
+  const mts_attr_t *a = &g->nodes[ni].attr;
+  int r = g->tensors[g->nodes[ni].inputs[0]].ndim;
+  return a->keepdims && a->n_ints == 1 && (a->ints[0] == -1 || a->ints[0] == r - 1);
+}
+
+/* per-channel constant of the last dim's size */
+static int is_vec_const(const mts_graph_t *g, int t, int64_t c) {
+  return is_const(g, t) && g->tensors[t].dtype == MTS_F32 && mts_tensor_numel(&g->tensors[t]) == c;
+}
+
+/* mean = RM(x); d = x - mean; v = RM(d^2); n = d / sqrt(v + eps);
+ * [y = n * gamma]; [y = y + beta]  ->  LayerNormalization(x, gamma, beta) */
+static int fuse_layernorm(mts_graph_t *g, char *dead, int r1) {
+  if (!is_mean_last(g, r1)) return 0;
+  int x = g->nodes[r1].inputs[0], mean = g->nodes[r1].outputs[0];
+  int sub = only_consumer(g, dead, mean);
+  if (!is_binary(g, sub, MTS_BINARY_SUB) || g->nodes[sub].inputs[0] != x) return 0;
+  int d = g->nodes[sub].outputs[0];
+  if (is_output(g, d) || uses(g, dead, d) != 2) return 0;
+  int pw = -1, dv = -1;
+  for (int i = 0; i < g->n_nodes; i++) {
+    if (dead[i]) continue;
+    const mts_node_t *n = &g->nodes[i];
+    if (n->inputs[0] != d) continue;
+    if (is_unary(g, i, MTS_UNARY_POW) && n->attr.alpha == 2.0f) pw = i;
+    else if (is_binary(g, i, MTS_BINARY_DIV)) dv = i;
+  }
+  if (pw < 0 || dv < 0) return 0;
+  int r2 = only_consumer(g, dead, g->nodes[pw].outputs[0]);
+  if (!is_mean_last(g, r2)) return 0;
+  int ae = only_consumer(g, dead, g->nodes[r2].outputs[0]);
+  if (!is_unary(g, ae, MTS_UNARY_LINEAR) || g->nodes[ae].attr.alpha != 1.0f) return 0;
+  int sq = only_consumer(g, dead, g->nodes[ae].outputs[0]);
+  if (!is_unary(g, sq, MTS_UNARY_SQRT) || only_consumer(g, dead, g->nodes[sq].outputs[0]) != dv ||
+      g->nodes[dv].inputs[1] != g->nodes[sq].outputs[0])
+    return 0;
+  const mts_tensor_t *X = &g->tensors[x];
+  int64_t c = X->dims[X->ndim - 1];
+  int last = dv, gamma = -1, beta = -1;
+  int ml = only_consumer(g, dead, g->nodes[dv].outputs[0]);
+  if (is_binary(g, ml, MTS_BINARY_MUL)) {
+    const mts_node_t *n = &g->nodes[ml];
+    int o = n->inputs[0] == g->nodes[dv].outputs[0] ? n->inputs[1] : n->inputs[0];
+    if (is_vec_const(g, o, c)) {
+      gamma = o;
+      last = ml;
+      int ad = only_consumer(g, dead, n->outputs[0]);
+      if (is_binary(g, ad, MTS_BINARY_ADD)) {
+        const mts_node_t *m = &g->nodes[ad];
+        int b = m->inputs[0] == n->outputs[0] ? m->inputs[1] : m->inputs[0];
+        if (is_vec_const(g, b, c)) {
+          beta = b;
+          last = ad;
+        }
+      }
+    }
+  }
+  if (last == dv) gamma = -1;
+  if (gamma < 0) { /* no scale: use ones */
+    float *ones = mts_xmalloc((size_t)c * sizeof(float));
+    for (int64_t i = 0; i < c; i++) ones[i] = 1.0f;
+    char nm[300];
+    snprintf(nm, sizeof nm, "%s.ln_scale", g->nodes[r1].name);
+    gamma = mts_graph_add_const(g, nm, MTS_F32, 1, &c, ones);
+    if (gamma < 0) return gamma;
+  }
+  /* reuse the first node as the LayerNorm */
+  mts_node_t *n = &g->nodes[r1];
+  int y = g->nodes[last].outputs[0];
+  float eps = g->nodes[ae].attr.beta;
+  int kill[6] = {sub, pw, r2, ae, sq, dv};
+  for (int i = 0; i < 6; i++) dead[kill[i]] = 1;
+  if (last != dv) dead[ml] = 1; /* the scale was matched */
+  if (last != dv && last != ml) dead[last] = 1; /* and the shift */
+  memset(&n->attr, 0, sizeof n->attr);
+  n->op = MTS_OP_LAYERNORM;
+  n->attr.axis = -1;
+  n->attr.epsilon = eps;
+  n->n_inputs = beta >= 0 ? 3 : 2;
+  n->inputs[0] = x;
+  n->inputs[1] = gamma;
+  n->inputs[2] = beta;
+  n->outputs[0] = y;
+  g->tensors[y].producer = r1;
+  return 1;
+}
+
+static int is_linear(const mts_graph_t *g, int ni, float a, float b) {
+  return is_unary(g, ni, MTS_UNARY_LINEAR) && fabsf(g->nodes[ni].attr.alpha - a) < 1e-4f &&
+         fabsf(g->nodes[ni].attr.beta - b) < 1e-6f;
+}
+
+static void make_gelu(mts_graph_t *g, int ni, int x) {
+  mts_node_t *n = &g->nodes[ni];
+  n->op = MTS_OP_UNARY;
+  n->n_inputs = 1;
+  n->inputs[0] = x;
+  memset(&n->attr, 0, sizeof n->attr);
+  n->attr.unary = MTS_UNARY_GELU;
+}
+
+/* x * 0.5 * (1 + erf(x / sqrt 2)) in its usual exported orders -> Gelu. */
+static int fuse_gelu(mts_graph_t *g, char *dead, int ei) {
+  if (!is_unary(g, ei, MTS_UNARY_ERF)) return 0;
+  int l1 = g->tensors[g->nodes[ei].inputs[0]].producer;
+  if (l1 < 0 || dead[l1] || !is_linear(g, l1, 0.70710678f, 0) ||
+      only_consumer(g, dead, g->nodes[l1].outputs[0]) != ei)
+    return 0;
+  int x = g->nodes[l1].inputs[0];
+  int l2 = only_consumer(g, dead, g->nodes[ei].outputs[0]);
+  int half = is_linear(g, l2, 0.5f, 0.5f);
+  if (!half && !is_linear(g, l2, 1, 1)) return 0;
+  int m = only_consumer(g, dead, g->nodes[l2].outputs[0]);
+  if (!is_binary(g, m, MTS_BINARY_MUL)) return 0;
+  const mts_node_t *M = &g->nodes[m];
+  int o = M->inputs[0] == g->nodes[l2].outputs[0] ? M->inputs[1] : M->inputs[0];
+  if (half) {
+    if (o != x) return 0;
+    make_gelu(g, m, x);
+  } else if (o == x) {
+    int l3 = only_consumer(g, dead, M->outputs[0]);
+    if (!is_linear(g, l3, 0.5f, 0)) return 0;
+    dead[m] = 1;
+    make_gelu(g, l3, x);
+  } else {
+    int h = g->tensors[o].producer;
+    if (h < 0 || dead[h] || !is_linear(g, h, 0.5f, 0) || g->nodes[h].inputs[0] != x ||
+        only_consumer(g, dead, o) != m)
+      return 0;
+    dead[h] = 1;
+    make_gelu(g, m, x);
+  }
+  dead[l1] = dead[ei] = dead[l2] = 1;
+  return 1;
+}
+
 static int drop_identity(mts_graph_t *g, char *dead, int ii) {
   mts_node_t *n = &g->nodes[ii];
   int x = n->inputs[0], y = n->outputs[0];
@@ -389,6 +563,15 @@ int mts_graph_optimize(mts_graph_t *g) {
     if (!dead[i]) merge_linear(g, dead, i);
   for (int i = 0; i < g->n_nodes; i++)
     if (!dead[i] && g->nodes[i].op == MTS_OP_IDENTITY) drop_identity(g, dead, i);
+  for (int i = 0; i < g->n_nodes; i++) {
+    if (dead[i]) continue;
+    int r = fuse_layernorm(g, dead, i);
+    if (r < 0) {
+      rc = r;
+      goto out;
+    }
+    if (!r) fuse_gelu(g, dead, i);
+  }
   for (int i = 0; i < g->n_nodes; i++) {
     if (dead[i]) continue;
     mts_op_t op = g->nodes[i].op;

@@ -237,6 +237,70 @@ static void test_scalar_binary(void **st) {
   mts_graph_destroy(g);
 }
 
+static int tnode(mts_graph_t *g, mts_op_t op, int a, int b, int sub, float al, float be) {
+  int y = mts_graph_add_tensor(g, NULL, MTS_F32, 0, NULL);
+  mts_attr_t at;
+  memset(&at, 0, sizeof at);
+  at.binary = at.unary = sub;
+  at.alpha = al;
+  at.beta = be;
+  if (op == MTS_OP_REDUCE_MEAN) {
+    at.n_ints = 1;
+    at.ints[0] = -1;
+    at.keepdims = 1;
+  }
+  int in[2] = {a, b};
+  assert_true(mts_graph_add_node(g, NULL, op, b >= 0 ? 2 : 1, in, 1, &y, &at) >= 0);
+  return y;
+}
+
+static int tscalar(mts_graph_t *g, float v) {
+  float *p = malloc(sizeof *p);
+  *p = v;
+  return mts_graph_add_const(g, NULL, MTS_F32, 0, NULL, p);
+}
+
+/* LayerNorm and GELU as a pre-opset-17 exporter writes them become one
+ * LayerNormalization and one Gelu node, computing the same values. */
+static void test_decomposed_ln_gelu(void **st) {
+  (void)st;
+  mts_graph_t *g;
+  assert_int_equal(mts_graph_create("ln", &g), 0);
+  int64_t xd[2] = {4, 16}, c = 16;
+  int x = mts_graph_add_tensor(g, "x", MTS_F32, 2, xd);
+  int gam = mts_graph_add_const(g, "gamma", MTS_F32, 1, &c, randv(16, 21));
+  int bet = mts_graph_add_const(g, "beta", MTS_F32, 1, &c, randv(16, 22));
+  int m = tnode(g, MTS_OP_REDUCE_MEAN, x, -1, 0, 0, 0);
+  int d = tnode(g, MTS_OP_BINARY, x, m, MTS_BINARY_SUB, 0, 0);
+  int sq = tnode(g, MTS_OP_BINARY, d, d, MTS_BINARY_MUL, 0, 0);
+  int v = tnode(g, MTS_OP_REDUCE_MEAN, sq, -1, 0, 0, 0);
+  v = tnode(g, MTS_OP_BINARY, v, tscalar(g, 1e-5f), MTS_BINARY_ADD, 0, 0);
+  v = tnode(g, MTS_OP_UNARY, v, -1, MTS_UNARY_SQRT, 0, 0);
+  int y = tnode(g, MTS_OP_BINARY, d, v, MTS_BINARY_DIV, 0, 0);
+  y = tnode(g, MTS_OP_BINARY, y, gam, MTS_BINARY_MUL, 0, 0);
+  y = tnode(g, MTS_OP_BINARY, bet, y, MTS_BINARY_ADD, 0, 0);
+  /* gelu: x * 0.5 * (1 + erf(x / sqrt(2))) */
+  int e = tnode(g, MTS_OP_BINARY, y, tscalar(g, 1.41421356f), MTS_BINARY_DIV, 0, 0);
+  e = tnode(g, MTS_OP_UNARY, e, -1, MTS_UNARY_ERF, 0, 0);
+  e = tnode(g, MTS_OP_BINARY, e, tscalar(g, 1), MTS_BINARY_ADD, 0, 0);
+  int h = tnode(g, MTS_OP_BINARY, y, tscalar(g, 0.5f), MTS_BINARY_MUL, 0, 0);
+  int z = tnode(g, MTS_OP_BINARY, h, e, MTS_BINARY_MUL, 0, 0);
+  assert_int_equal(mts_graph_set_io(g, 1, &x, 1, &z), 0);
+  assert_int_equal(mts_graph_infer_shapes(g), 0);
+  float *xv = randv(64, 23), ref[64], got[64], *po[1] = {ref}, *pg[1] = {got};
+  assert_int_equal(ref_eval(g, (const float *const *)&xv, po), 0);
+  assert_int_equal(mts_graph_optimize(g), 0);
+  assert_int_equal(g->n_nodes, 2);
+  assert_int_equal(g->nodes[0].op, MTS_OP_LAYERNORM);
+  assert_int_equal(g->nodes[0].n_inputs, 3);
+  assert_int_equal(g->nodes[1].op, MTS_OP_UNARY);
+  assert_int_equal(g->nodes[1].attr.unary, MTS_UNARY_GELU);
+  assert_int_equal(ref_eval(g, (const float *const *)&xv, pg), 0);
+  for (int i = 0; i < 64; i++) assert_float_equal(ref[i], got[i], 1e-4 * (1 + fabsf(ref[i])));
+  free(xv);
+  mts_graph_destroy(g);
+}
+
 /* A cycle is an error, not a hang. */
 static void test_toposort_cycle(void **st) {
   (void)st;
@@ -310,7 +374,7 @@ int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_shapes),         cmocka_unit_test(test_optimize_tiny),
       cmocka_unit_test(test_no_fold_when_shared), cmocka_unit_test(test_toposort_cycle),
-      cmocka_unit_test(test_scalar_binary),
+      cmocka_unit_test(test_scalar_binary),  cmocka_unit_test(test_decomposed_ln_gelu),
       cmocka_unit_test(test_hash),           cmocka_unit_test(test_zoo_shapes),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
