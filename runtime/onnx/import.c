@@ -440,6 +440,68 @@ static int bind_outputs(mts__imp_t *im, const Onnx__GraphProto *gp, int *n,
   return 0;
 }
 
+/* Rebuilds the graph with only the tensors nodes and graph I/O reference:
+ * folding leaves the shape tensors and the original forms of transformed
+ * constants behind, and those should not cost memory in the served model.
+ * Constant data moves to the new graph (no copy). */
+static int compact(mts__imp_t *im, int n_in, const int *ins, int n_out,
+                   const int *outs, mts_graph_t **res) {
+  mts_graph_t *g = im->g, *ng = NULL;
+  int *map = mts_xmalloc(sizeof(int) * (size_t)(g->n_tensors ? g->n_tensors : 1));
+  char *used = mts_xcalloc((size_t)(g->n_tensors ? g->n_tensors : 1), 1);
+  int rc, mi[MTS_MAX_INPUTS], mo[MTS_MAX_OUTPUTS];
+  *res = NULL;
+  for (int i = 0; i < g->n_nodes; i++) {
+    const mts_node_t *n = &g->nodes[i];
+    for (int k = 0; k < n->n_inputs; k++)
+      if (n->inputs[k] >= 0) used[n->inputs[k]] = 1;
+    for (int k = 0; k < n->n_outputs; k++) used[n->outputs[k]] = 1;
+  }
+  for (int i = 0; i < n_in; i++) used[ins[i]] = 1;
+  for (int i = 0; i < n_out; i++) used[outs[i]] = 1;
+  if ((rc = mts_graph_create(g->name, &ng))) goto out;
+  for (int t = 0; t < g->n_tensors; t++) {
+    mts_tensor_t *T = &g->tensors[t];
+    map[t] = -1;
+    if (!used[t]) continue;
+    int nt = T->data ? mts_graph_add_const(ng, T->name, T->dtype, T->ndim,
+                                           T->dims, T->data)
+                     : mts_graph_add_tensor(ng, T->name, T->dtype, T->ndim,
+                                            T->dims);
+    if (T->data) T->data = NULL; /* owned by ng now (or freed on error) */
+    if (nt < 0) {
+      rc = nt;
+      goto out;
+    }
+    map[t] = nt;
+  }
+  for (int i = 0; i < g->n_nodes; i++) {
+    const mts_node_t *n = &g->nodes[i];
+    int in[MTS_MAX_INPUTS], o[MTS_MAX_OUTPUTS];
+    for (int k = 0; k < n->n_inputs; k++)
+      in[k] = n->inputs[k] >= 0 ? map[n->inputs[k]] : -1;
+    for (int k = 0; k < n->n_outputs; k++) o[k] = map[n->outputs[k]];
+    int r = mts_graph_add_node(ng, n->name, n->op, n->n_inputs, in,
+                               n->n_outputs, o, &n->attr);
+    if (r < 0) {
+      rc = r;
+      goto out;
+    }
+  }
+  for (int i = 0; i < n_in; i++) mi[i] = map[ins[i]];
+  for (int i = 0; i < n_out; i++) mo[i] = map[outs[i]];
+  rc = mts_graph_set_io(ng, n_in, mi, n_out, mo);
+out:
+  free(map);
+  free(used);
+  if (rc) {
+    mts_graph_destroy(ng);
+    return mts__imp_err(im, rc, "cannot rebuild the graph: %s", mts_errmsg());
+  }
+  *res = ng;
+  return 0;
+}
+
 static int load_model(const void *buf, size_t len, const char *file,
                       const char *dir, mts_graph_t **out) {
   Onnx__ModelProto *m = NULL;
@@ -467,14 +529,8 @@ static int load_model(const void *buf, size_t len, const char *file,
   if (!rc) rc = add_inputs(&im, m->graph, &n_in, ins);
   if (!rc) rc = convert_nodes(&im, m->graph);
   if (!rc) rc = bind_outputs(&im, m->graph, &n_out, outs);
-  if (!rc) {
-    rc = mts_graph_set_io(im.g, n_in, ins, n_out, outs);
-    if (rc) rc = mts__imp_err(&im, rc, "cannot set graph inputs/outputs: %s",
-                              mts_errmsg());
-  }
   if (rc) goto out;
-  *out = im.g;
-  im.g = NULL;
+  rc = compact(&im, n_in, ins, n_out, outs, out);
 out:
   mts_graph_destroy(im.g);
   onnx__model_proto__free_unpacked(m, NULL);
