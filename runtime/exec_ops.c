@@ -314,6 +314,26 @@ out:
   return rc;
 }
 
+/* dst := src's dims in the blocked format of `like` (one of the usual
+ * channel-blocked tags); nonzero if `like` has none of them. */
+static int same_tag_as(dnnl_memory_desc_t *dst, const dnnl_memory_desc_t *src,
+                       const dnnl_memory_desc_t *like) {
+  static const dnnl_format_tag_t tags[] = {dnnl_aBcd8b, dnnl_aBcd16b, dnnl_aBcd4b, dnnl_acdb,
+                                           dnnl_aBc8b,  dnnl_aBc16b,  dnnl_aBcde8b, dnnl_aBcde16b};
+  dnnl_dims_t ld, sd;
+  for (int i = 0; i < like->ndims; i++) ld[i] = like->dims[i];
+  for (int i = 0; i < src->ndims; i++) sd[i] = src->dims[i];
+  if (src->ndims != like->ndims) return -1;
+  for (size_t k = 0; k < sizeof tags / sizeof tags[0]; k++) {
+    dnnl_memory_desc_t t;
+    if (dnnl_memory_desc_init_by_tag(&t, like->ndims, ld, dnnl_f32, tags[k]) != dnnl_success ||
+        !dnnl_memory_desc_equal(&t, like))
+      continue;
+    return dnnl_memory_desc_init_by_tag(dst, src->ndims, sd, dnnl_f32, tags[k]) != dnnl_success;
+  }
+  return -1;
+}
+
 /* Binary: same-shape operands keep the first one's layout; broadcasting
  * goes plain with the smaller operand second.  Returns 1 when a C loop must
  * do it (Pow, or a non-commutative op whose first operand broadcasts). */
@@ -347,13 +367,51 @@ static int build_binary(mts__cs_t *cs, const mts_node_t *n) {
     if ((rc = mts__tensor_ref(cs, i1, &k1, &id1, &m1))) goto out;
     dmd = m0;
   } else {
-    if ((rc = mts__tensor_plain(cs, i0, &k0, &id0, &m0))) goto out;
+    /* A blocked full operand (a conv output times a per-channel scale or
+     * gate) stays blocked when the broadcast operand can be put in the
+     * same format, which oneDNN's jit kernel needs; otherwise both plain. */
+    if ((rc = mts__tensor_ref(cs, i0, &k0, &id0, &m0))) goto out;
+    dnnl_memory_desc_t m1p, m1b, m1a;
+    plain_rank(&m1p, Y->ndim, &g->tensors[i1]);
+    if (!mts__is_plain(&m0) && !same_tag_as(&m1b, &m1p, &m0)) {
+      if ((rc = mts__tensor_ref(cs, i1, &k1, &id1, &m1a))) goto out;
+      if (k1 == MTS__REF_CONST) {
+        id1 = mts__const_reordered(cs, &m1p, cs->m->consts[id1].data, &m1b);
+        if (id1 < 0) {
+          rc = id1;
+          goto out;
+        }
+      } else if (!(m1a.ndims == m1b.ndims && dnnl_memory_desc_equal(&m1a, &m1b))) {
+        int tb = mts__new_buf(cs, &m1b);
+        dnnl_memory_desc_t src = m1a;
+        if (mts__is_plain(&m1a)) src = m1p; /* same bytes, output rank */
+        if (src.ndims != m1b.ndims) goto plain;
+        if ((rc = mts__add_reorder(cs, &src, k1, id1, &m1b, MTS__REF_BUF, tb))) goto out;
+        k1 = MTS__REF_BUF;
+        id1 = tb;
+      }
+      dmd = m0;
+      if (dnnl_binary_desc_init(&bd, algs[bop], &m0, &m1b, &dmd) == dnnl_success &&
+          dnnl_primitive_desc_create(&pd, &bd, NULL, cs->m->eng, NULL) == dnnl_success) {
+        const char *info = NULL;
+        dnnl_primitive_desc_query(pd, dnnl_query_impl_info_str, 0, &info);
+        if (info && strncmp(info, "ref", 3)) {
+          m1 = m1b;
+          goto have_pd;
+        }
+        dnnl_primitive_desc_destroy(pd);
+        pd = NULL;
+      }
+    }
+  plain:
     if ((rc = mts__tensor_plain(cs, i1, &k1, &id1, &m1))) goto out;
-    plain_rank(&m1, Y->ndim, &g->tensors[i1]);
+    m1 = m1p;
+    if ((rc = mts__tensor_plain(cs, i0, &k0, &id0, &m0))) goto out;
     dmd = m0;
   }
   MTS__DNNL(dnnl_binary_desc_init(&bd, algs[bop], &m0, &m1, &dmd), n->name);
   MTS__DNNL(dnnl_primitive_desc_create(&pd, &bd, NULL, cs->m->eng, NULL), n->name);
+have_pd:
   mts__set_output(cs, n->outputs[0], &dmd);
   mts__step_t *s = mts__add_step(cs, MTS__STEP_PRIM);
   mts__step_arg(s, DNNL_ARG_SRC_0, &m0, k0, id0);

@@ -293,6 +293,27 @@ static void test_binary(void **st) {
   }
 }
 
+/* Broadcasts against a blocked conv output: per-channel constant, and an
+ * SE-style gate y * sigmoid(GAP(y)). */
+static void test_binary_blocked(void **st) {
+  (void)st;
+  for (int b = 0; b < MTS_BINARY_COUNT; b++) {
+    if (b == MTS_BINARY_POW) continue;
+    start();
+    int x = act(4, 1, 16, 6, 6);
+    int y = conv(x, cst(-.3f, .3f, 4, 16, 16, 3, 3), -1, 3, 1, 1, 1, 1, 1);
+    check(binary(b, y, cst(0.5f, 1.5f, 3, 16, 1, 1)), -1, 1, 1e-4f, 1e-4f);
+  }
+  start();
+  int x = act(4, 1, 24, 5, 5);
+  int y = conv(x, cst(-.3f, .3f, 4, 24, 24, 1, 1), -1, 1, 1, 0, 0, 1, 1);
+  int p = node(MTS_OP_GLOBAL_AVGPOOL, 1, &y, NULL);
+  mts_attr_t a = A0();
+  a.unary = MTS_UNARY_SIGMOID;
+  p = node(MTS_OP_UNARY, 1, &p, &a);
+  check(binary(MTS_BINARY_MUL, y, p), -1, 1, 1e-4f, 1e-4f);
+}
+
 static void test_concat_split(void **st) {
   (void)st;
   start();
@@ -430,7 +451,8 @@ int main(void) {
       cmocka_unit_test(test_conv),     cmocka_unit_test(test_conv_postops),
       cmocka_unit_test(test_pool),     cmocka_unit_test(test_gemm),
       cmocka_unit_test(test_matmul),   cmocka_unit_test(test_unary),
-      cmocka_unit_test(test_binary),   cmocka_unit_test(test_concat_split),
+      cmocka_unit_test(test_binary),   cmocka_unit_test(test_binary_blocked),
+      cmocka_unit_test(test_concat_split),
       cmocka_unit_test(test_shape_ops), cmocka_unit_test(test_norms),
       cmocka_unit_test(test_errors),
   };
