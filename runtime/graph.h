@@ -55,6 +55,8 @@ typedef enum {
   MTS_OP_CONCAT,        /* X0..Xn; attr: axis */
   MTS_OP_SPLIT,         /* X -> Y0..Yn; attr: axis, ints = split sizes */
   MTS_OP_SLICE,         /* X; attr: ints = starts[r], ends[r], steps[r] per axis (r = rank) */
+                        /*   packed: ints[0..r) starts, [r..2r) ends, [2r..3r) steps,
+                         *   n_ints = r; negative starts/ends count from the back */
   MTS_OP_RESHAPE,       /* X -> Y with the output tensor's shape (Flatten, Squeeze, ...) */
   MTS_OP_TRANSPOSE,     /* X; attr: ints = perm */
   MTS_OP_GATHER,        /* data, indices(const); attr: axis */
@@ -62,6 +64,8 @@ typedef enum {
   MTS_OP_LAYERNORM,     /* X, scale, [bias]; attr: axis, epsilon */
   MTS_OP_REDUCE_MEAN,   /* X; attr: ints = axes, keepdims */
   MTS_OP_PAD,           /* X; attr: pad (begin.., end..) over all dims, alpha = value */
+                        /*   rank > 3: the 2*rank pads in ints (n_ints = 2*rank), which
+                         *   are read first whenever n_ints == 2*rank */
   MTS_OP_LRN,           /* X; attr: size, alpha, beta, bias */
   MTS_OP_IDENTITY,      /* X -> Y copy (Dropout at inference too) */
   MTS_OP_COUNT
