@@ -32,12 +32,18 @@ static void conv(const mts_graph_t *g, const mts_node_t *n, float **v) {
   const float *b = n->n_inputs > 2 && n->inputs[2] >= 0 ? v[n->inputs[2]] : NULL;
   float *y = v[n->outputs[0]];
   int64_t G = n->attr.group ? n->attr.group : 1;
-  int64_t N = X->dims[0], C = X->dims[1], H = X->dims[2], Wd = X->dims[3];
-  int64_t O = Y->dims[1], OH = Y->dims[2], OW = Y->dims[3], KH = W->dims[2], KW = W->dims[3];
+  /* 1-D convolutions as 2-D ones with H = 1 */
+  int one = X->ndim == 3, s0 = one ? -1 : 0, s1 = one ? 0 : 1;
+  int64_t N = X->dims[0], C = X->dims[1], H = one ? 1 : X->dims[2], Wd = X->dims[2 + s1];
+  int64_t O = Y->dims[1], OH = one ? 1 : Y->dims[2], OW = Y->dims[2 + s1];
+  int64_t KH = one ? 1 : W->dims[2], KW = W->dims[2 + s1];
   int64_t cg = C / G, og = O / G;
-  int64_t sh = n->attr.stride[0] ? n->attr.stride[0] : 1, sw = n->attr.stride[1] ? n->attr.stride[1] : 1;
-  int64_t dh = n->attr.dilation[0] ? n->attr.dilation[0] : 1, dw = n->attr.dilation[1] ? n->attr.dilation[1] : 1;
-  int64_t ph = n->attr.pad[0], pw = n->attr.pad[1];
+  int64_t sh = one || !n->attr.stride[0] ? 1 : n->attr.stride[0];
+  int64_t sw = n->attr.stride[s1] ? n->attr.stride[s1] : 1;
+  int64_t dh = one || !n->attr.dilation[0] ? 1 : n->attr.dilation[0];
+  int64_t dw = n->attr.dilation[s1] ? n->attr.dilation[s1] : 1;
+  int64_t ph = one ? 0 : n->attr.pad[0], pw = n->attr.pad[s1];
+  (void)s0;
   for (int64_t nn = 0; nn < N; nn++)
     for (int64_t o = 0; o < O; o++)
       for (int64_t oh = 0; oh < OH; oh++)

@@ -156,6 +156,23 @@ static void test_conv(void **st) {
         1e-4f, 1e-4f);
 }
 
+static void test_conv1d(void **st) {
+  (void)st;
+  start();
+  int x = act(3, 2, 4, 21);
+  int in[3] = {x, cst(-.3f, .3f, 3, 6, 4, 3), cst(-1, 1, 1, 6)};
+  mts_attr_t a = A0();
+  a.nsp = 1;
+  a.kernel[0] = 3;
+  a.stride[0] = 2;
+  a.dilation[0] = 2;
+  a.pad[0] = 1;
+  a.pad[1] = 2;
+  int y = node(MTS_OP_CONV, 3, in, &a);
+  assert_int_equal(G->tensors[y].dims[2], 10); /* (21 + 3 - 5) / 2 + 1 */
+  check(y, -1, 1, 1e-4f, 1e-4f);
+}
+
 static void test_conv_postops(void **st) {
   (void)st;
   start(); /* conv -> add(residual) -> relu, fused by optimize */
@@ -448,7 +465,8 @@ static void test_errors(void **st) {
 
 int main(void) {
   const struct CMUnitTest tests[] = {
-      cmocka_unit_test(test_conv),     cmocka_unit_test(test_conv_postops),
+      cmocka_unit_test(test_conv),     cmocka_unit_test(test_conv1d),
+      cmocka_unit_test(test_conv_postops),
       cmocka_unit_test(test_pool),     cmocka_unit_test(test_gemm),
       cmocka_unit_test(test_matmul),   cmocka_unit_test(test_unary),
       cmocka_unit_test(test_binary),   cmocka_unit_test(test_binary_blocked),
