@@ -1,5 +1,6 @@
 /* exec_cops.c — layers that run as plain C loops on row-major tensors, for
- * ops oneDNN 2.6 has no primitive for: Split, Slice, Gather, Pad, unary ops
+ * ops oneDNN 2.6 has no primitive for: Split, Slice, Gather, Pad, average
+ * pooling that counts padding in ceil mode, unary ops
  * without an eltwise algorithm (Erf, HardSigmoid), binary Pow and
  * broadcasts oneDNN's binary cannot express (first operand broadcast for a
  * non-commutative op, or a constant first operand).
@@ -138,6 +139,30 @@ static void c_pad(const mts__step_t *s, void *const *p) {
   }
 }
 
+/* 2-D average pooling, count_include_pad with ceil_mode: the divisor
+ * counts the window's positions inside input + declared padding. */
+static void c_avgpool(const mts__step_t *s, void *const *p) {
+  const mts__cop_t *c = &s->cop;
+  const mts_attr_t *a = &c->attr;
+  const float *x = p[0];
+  float *y = p[1];
+  int64_t NC = c->dims[0][0] * c->dims[0][1], H = c->dims[0][2], W = c->dims[0][3];
+  int64_t OH = c->dims[1][2], OW = c->dims[1][3];
+  for (int64_t i = 0; i < NC; i++)
+    for (int64_t oh = 0; oh < OH; oh++)
+      for (int64_t ow = 0; ow < OW; ow++) {
+        float acc = 0;
+        int64_t cnt = 0;
+        for (int64_t kh = 0; kh < a->kernel[0]; kh++)
+          for (int64_t kw = 0; kw < a->kernel[1]; kw++) {
+            int64_t ih = oh * a->stride[0] - a->pad[0] + kh, iw = ow * a->stride[1] - a->pad[1] + kw;
+            if (ih < H + a->pad[2] && iw < W + a->pad[3]) cnt++;
+            if (ih >= 0 && ih < H && iw >= 0 && iw < W) acc += x[(i * H + ih) * W + iw];
+          }
+        y[(i * OH + oh) * OW + ow] = cnt ? acc / (float)cnt : 0;
+      }
+}
+
 int mts__build_cop(mts__cs_t *cs) {
   const mts_graph_t *g = cs->g;
   const mts_node_t *n = &g->nodes[cs->node];
@@ -150,6 +175,7 @@ int mts__build_cop(mts__cs_t *cs) {
   case MTS_OP_SLICE: fn = c_slice; n_in = 1; break;
   case MTS_OP_GATHER: fn = c_gather; break;
   case MTS_OP_PAD: fn = c_pad; n_in = 1; break;
+  case MTS_OP_AVGPOOL: fn = c_avgpool; break;
   default:
     return mts_seterr(MTS_EUNSUPPORTED, "layer '%s': %s is not supported here (constant input?)",
                       n->name, mts_op_name(n->op));

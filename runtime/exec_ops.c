@@ -135,8 +135,14 @@ static int build_pool(mts__cs_t *cs, const mts_node_t *n) {
     int64_t eff = (k[s] - 1) * (dl[s] + 1) + 1;
     /* ceil_mode: extend the end padding so that floor division gives the
      * ceil-mode output size */
-    if ((X->dims[2 + s] + pl[s] + pr[s] - eff) / st[s] + 1 != Y->dims[2 + s])
+    if ((X->dims[2 + s] + pl[s] + pr[s] - eff) / st[s] + 1 != Y->dims[2 + s]) {
       pr[s] = (Y->dims[2 + s] - 1) * st[s] + eff - X->dims[2 + s] - pl[s];
+      /* averaging over the extended part would count it as padding: ONNX
+       * and PyTorch count only the declared padding; C loop instead */
+      if (n->op == MTS_OP_AVGPOOL && n->attr.count_include_pad && nsp == 2 &&
+          pr[s] > n->attr.pad[nsp + s])
+        return 1;
+    }
   }
   if (n->op == MTS_OP_AVGPOOL)
     alg = n->attr.count_include_pad ? dnnl_pooling_avg_include_padding
@@ -642,7 +648,7 @@ int mts__build_layer(mts__cs_t *cs) {
   case MTS_OP_CONV: return mts__build_conv(cs, n);
   case MTS_OP_MAXPOOL:
   case MTS_OP_AVGPOOL:
-  case MTS_OP_GLOBAL_AVGPOOL: return build_pool(cs, n);
+  case MTS_OP_GLOBAL_AVGPOOL: r = build_pool(cs, n); break;
   case MTS_OP_GEMM:
   case MTS_OP_MATMUL: return build_matmul(cs, n);
   case MTS_OP_UNARY: r = build_eltwise(cs, n); break;

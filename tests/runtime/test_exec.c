@@ -216,6 +216,8 @@ static void test_pool(void **st) {
   check(pool(MTS_OP_AVGPOOL, act(4, 2, 8, 9, 9), 3, 2, 1, 1, 0, 0), -1, 1, 1e-5f, 1e-5f);
   start();
   check(pool(MTS_OP_AVGPOOL, act(4, 1, 8, 9, 9), 3, 2, 1, 1, 0, 1), -1, 1, 1e-5f, 1e-5f);
+  start(); /* ceil mode average, counting the declared padding only */
+  check(pool(MTS_OP_AVGPOOL, act(4, 1, 8, 10, 10), 3, 2, 1, 1, 1, 1), -1, 1, 1e-5f, 1e-5f);
   start(); /* ceil mode average, excluding padding */
   check(pool(MTS_OP_AVGPOOL, act(4, 1, 8, 10, 10), 3, 2, 0, 0, 1, 0), -1, 1, 1e-5f, 1e-5f);
   start();
