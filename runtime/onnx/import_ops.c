@@ -448,6 +448,18 @@ static int cv_layernorm(mts__imp_t *im) {
   memset(&a, 0, sizeof a);
   a.axis = ax;
   a.epsilon = mts__attr_f(im, "epsilon", 1e-5f);
+  /* Scale and bias hold one value per normalised element (broadcasting
+   * them from fewer values is not supported). */
+  int64_t inner = mts__numel(nd - (int)ax, dims + ax);
+  for (int k = 1; k < 3; k++) {
+    int t = k == 1 ? s : b;
+    if (t < 0) continue;
+    const mts_tensor_t *tt = &im->g->tensors[t];
+    if (mts__numel(tt->ndim, tt->dims) != inner || tt->ndim > nd - ax)
+      return mts__imp_err(im, MTS_EUNSUPPORTED, "input %d '%s' must have the "
+                          "normalised shape (%lld elements)", k, tt->name,
+                          (long long)inner);
+  }
   if ((rc = mts__add_out(im, 0, nd, dims, &y))) return rc;
   int in[3] = {x, s, b};
   return mts__emit(im, NULL, MTS_OP_LAYERNORM, 3, in, 1, &y, &a);
