@@ -17,6 +17,7 @@
 #include "coordinator/engine.h"
 #include "coordinator/metrics.h"
 #include "coordinator/sched.h"
+#include "coordinator/timeline.h"
 #include "coordinator/workload.h"
 #include "proto/msg.h"
 #include "runtime/mts.h"
@@ -54,6 +55,9 @@ typedef struct {
 /* ---- MPI transport ----------------------------------------------------- */
 typedef struct {
   int64_t t0;       /* mts_now_us() at run start */
+  mts_block_rec_t *running; /* per query: the block in flight (cores, worker) */
+  size_t cap_running;
+  mts_timeline_t timeline;
   wk_t *wk;
   int n_wk;
   int size;
@@ -80,6 +84,23 @@ static int tr_dispatch(void *impl, const mts_decision_t *d, const mts_query_t *q
   di.version = d->version;
   di.release = d->release;
   di.sent_us = mts_now_us();
+  if (d->query >= t->cap_running) {
+    size_t cap = t->cap_running ? t->cap_running : 1024;
+    while (cap <= d->query) cap *= 2;
+    t->running = mts_xrealloc(t->running, cap * sizeof *t->running);
+    t->cap_running = cap;
+  }
+  mts_block_rec_t *r = &t->running[d->query];
+  memset(r, 0, sizeof *r);
+  r->query = d->query;
+  r->tenant = q->tenant;
+  r->worker = t->wk[d->worker].rank;
+  r->node = t->wk[d->worker].node;
+  r->first = d->first;
+  r->last = d->last;
+  r->version = d->version;
+  r->n_cores = d->n_cores < 16 ? d->n_cores : 16;
+  memcpy(r->cores, d->cores, (size_t)r->n_cores * sizeof(int));
   m.body_case = MTS__MSG__BODY_DISPATCH;
   m.dispatch = &di;
   return mts_msg_send(&m, t->wk[d->worker].rank);
@@ -101,6 +122,14 @@ static int tr_wait(void *impl, int64_t deadline, int64_t expect, mts_completion_
         ev->ok = c->status == MTS__STATUS__STATUS_OK;
         ev->exec_us = (double)(c->end_us - c->start_us);
         snprintf(ev->error, sizeof ev->error, "%s", c->error ? c->error : "");
+        if (ev->query < t->cap_running) {
+          /* worker clock = our clock on the same node (CLOCK_MONOTONIC) */
+          mts_block_rec_t *r = &t->running[ev->query];
+          r->ok = ev->ok;
+          r->start_us = c->start_us ? c->start_us - t->t0 : 0;
+          r->end_us = c->end_us ? c->end_us - t->t0 : r->start_us;
+          mts_timeline_add(&t->timeline, r);
+        }
         mts_msg_free(m);
         return 1;
       }
@@ -223,6 +252,7 @@ int mts_coordinator_main(const mts_serve_opts_t *o) {
   size_t n_arr = 0;
   mts_sched_t *sched = NULL;
   mts_engine_result_t res = {0};
+  mpi_tr_t tr = {0};
   mts_worker_desc_t *wdesc = NULL;
   char out_dir[4096], path[4200];
   const char *policy = o->policy ? o->policy : "fcfs";
@@ -516,7 +546,11 @@ int mts_coordinator_main(const mts_serve_opts_t *o) {
   sigaction(SIGINT, &sa, NULL);
   sigaction(SIGTERM, &sa, NULL);
   double cpu0 = cpu_ms_self();
-  mpi_tr_t tr = {.t0 = mts_now_us(), .wk = wk, .n_wk = n_wk, .size = size, .all_ring = 1};
+  tr.t0 = mts_now_us();
+  tr.wk = wk;
+  tr.n_wk = n_wk;
+  tr.size = size;
+  tr.all_ring = 1;
   for (int i = 0; i < n_wk; i++) tr.all_ring &= wk[i].rings && have_bell;
   mts_transport_t transport = {.impl = &tr, .now = tr_now, .dispatch = tr_dispatch, .wait = tr_wait};
   mts_engine_config_t ec = {
@@ -625,6 +659,12 @@ int mts_coordinator_main(const mts_serve_opts_t *o) {
       fprintf(stderr, "mtserve serve: %s\n", mts_errmsg());
       exit_code = exit_code ? exit_code : 1;
     }
+    snprintf(path, sizeof path, "%s/timeline.json", out_dir);
+    if (mts_timeline_write(path, &tr.timeline, w, n_nodes > 1 ? "worker clocks (CLOCK_MONOTONIC of each node: nodes are not aligned)"
+                                                            : "worker clocks (CLOCK_MONOTONIC, one node)") != 0) {
+      fprintf(stderr, "mtserve serve: %s\n", mts_errmsg());
+      exit_code = exit_code ? exit_code : 1;
+    }
     snprintf(path, sizeof path, "%s/queries.csv", out_dir);
     if (mts_report_write_queries(path, w, qos_ms, res.queries, res.n_queries) != 0) {
       fprintf(stderr, "mtserve serve: %s\n", mts_errmsg());
@@ -645,6 +685,8 @@ int mts_coordinator_main(const mts_serve_opts_t *o) {
 
 out:
   mts_doorbell_close_all();
+  mts_timeline_free(&tr.timeline);
+  free(tr.running);
   free(res.queries);
   mts_sched_destroy(sched);
   free(wdesc);

@@ -8,7 +8,8 @@ Asserts that a `mtserve serve` results directory is complete and consistent:
   rows), latency = done - scheduled arrival;
 - rank-N.jsonl: one line per block; cores granted lie inside the worker's home;
   no core runs two blocks at once (all ranks share one monotonic clock on
-  one node); blocks of a query run on one worker, in layer order.
+  one node); blocks of a query run on one worker, in layer order;
+- timeline.json: one event per block and core, none overlapping on a core.
 Exits non-zero with a message on the first violation."""
 import argparse, csv, glob, json, os, sys
 from collections import defaultdict
@@ -87,6 +88,19 @@ for q, bl in by_query.items():
     for x, y in zip(bl, bl[1:]):
         if y[0] != x[1]:
             die("query %s: blocks not contiguous: %s" % (q, bl))
+tl = json.load(open(os.path.join(a.dir, "timeline.json")))
+ev = [e for e in tl["traceEvents"] if e["ph"] == "X"]
+nev = sum(1 for c in by_core.values() for _ in c)
+if len(ev) != nev:
+    die("timeline.json has %d block events, rank logs have %d block-core pairs" % (len(ev), nev))
+per_tid = defaultdict(list)
+for e in ev:
+    per_tid[(e["pid"], e["tid"])].append((e["ts"], e["ts"] + e["dur"]))
+for k, iv in per_tid.items():
+    iv.sort()
+    for x, y in zip(iv, iv[1:]):
+        if y[0] < x[1]:
+            die("timeline.json: core %s has overlapping blocks %s %s" % (k, x, y))
 done = sum(1 for r in rows if r["state"] == "completed")
 if len(by_query) < done:
     die("%d completed queries but only %d have blocks in the rank logs" % (done, len(by_query)))
