@@ -36,9 +36,11 @@ struct mts_sched {
   size_t n_running;
   int64_t conflicts, dispatches;
   double core_busy_us;
-  /* scratch for sorting */
+  /* scratch for ordering */
   double *keys;
   size_t cap_keys;
+  size_t *kept;
+  size_t cap_kept;
   /* policy support */
   void *pstate;
   int plan_w;
@@ -142,6 +144,7 @@ void mts_sched_destroy(mts_sched_t *s) {
   free(s->w);
   free(s->ready);
   free(s->keys);
+  free(s->kept);
   free(s);
 }
 
@@ -343,36 +346,70 @@ static int grant(mts_sched_t *s, int w, size_t qi, int n, int *cores) {
   return k;
 }
 
-static const mts_sched_t *sort_ctx;
-static int cmp_ready(const void *a, const void *b) {
-  double ka = sort_ctx->keys[*(const size_t *)a], kb = sort_ctx->keys[*(const size_t *)b];
-  if (ka < kb) return -1;
-  if (ka > kb) return 1;
-  size_t ia = *(const size_t *)a, ib = *(const size_t *)b;
-  return ia < ib ? -1 : ia > ib;
+/* Priority order: key, then table index (a total order, so the result does
+ * not depend on how the ready list happens to be arranged). */
+static inline int before(const mts_sched_t *s, size_t a, size_t b) {
+  double ka = s->keys[a], kb = s->keys[b];
+  return ka < kb || (ka == kb && a < b);
 }
+
+static void sift_down(const mts_sched_t *s, size_t *h, size_t n, size_t i) {
+  for (;;) {
+    size_t l = 2 * i + 1, m = i;
+    if (l < n && before(s, h[l], h[m])) m = l;
+    if (l + 1 < n && before(s, h[l + 1], h[m])) m = l + 1;
+    if (m == i) return;
+    size_t t = h[i];
+    h[i] = h[m];
+    h[m] = t;
+    i = m;
+  }
+}
+
+/* At most this many ready queries that cannot start are planned per
+ * decision beyond the workers' count: the rest are lower priority, and
+ * planning each would make a decision O(ready) under overload. */
+#define MAX_FAILED_EXTRA 64
 
 int mts_sched_decide(mts_sched_t *s, int64_t now_us, mts_decision_t *out, int max) {
   int n = 0;
   if (s->n_ready == 0 || max <= 0) return 0;
-  /* Order the ready list by the policy's priority (ties: table order). */
   if (s->cap_keys < s->nq) {
     s->cap_keys = s->nq * 2;
     s->keys = mts_xrealloc(s->keys, s->cap_keys * sizeof *s->keys);
   }
-  for (size_t i = 0; i < s->n_ready; i++)
-    s->keys[s->ready[i]] = s->policy->priority(s, &s->q[s->ready[i]], now_us);
-  sort_ctx = s;
-  qsort(s->ready, s->n_ready, sizeof *s->ready, cmp_ready);
-
-  /* One pass over the ordered list; kept entries are compacted to the
-   * front (j) so that removals cost O(1). */
+  if (s->cap_kept < s->cap_ready) {
+    s->cap_kept = s->cap_ready;
+    s->kept = mts_xrealloc(s->kept, s->cap_kept * sizeof *s->kept);
+  }
   int admit = s->cfg.admission ? s->cfg.admission > 0 : s->policy->admission_default;
   int check = s->cfg.drop_hopeless || admit;
+  int capacity = s->n_avail > 0 && s->busy_total < s->total_cores;
+  /* Without capacity nothing starts: only the drop checks need to run. */
+  if (!capacity && !check) return 0;
+
+  /* Pop the ready list in priority order from a binary heap: a decision
+   * usually starts a few queries, so ordering all of them is wasted. */
+  size_t *h = s->ready, hn = s->n_ready, j = 0;
+  if (capacity) {
+    for (size_t i = 0; i < hn; i++) s->keys[h[i]] = s->policy->priority(s, &s->q[h[i]], now_us);
+    for (size_t i = hn / 2; i-- > 0;) sift_down(s, h, hn, i);
+  }
   uint64_t blocked = 0; /* strict_order 2: tenants (mod 64) whose head waits */
-  size_t i = 0, j = 0;
-  while (i < s->n_ready && n < max) {
-    size_t qi = s->ready[i];
+  int failed = 0, max_failed = s->cfg.n_workers + MAX_FAILED_EXTRA, stop = 0;
+  /* pick_worker for unbound queries depends only on the tenant (and only
+   * while nothing is granted): cache it per tenant for this decision */
+  int cache_w[64], cache_free[64];
+  uint64_t cached = 0;
+  while (hn > 0 && n < max) {
+    size_t qi;
+    if (capacity && !stop) {
+      qi = h[0];
+      h[0] = h[--hn];
+      sift_down(s, h, hn, 0);
+    } else {
+      qi = h[--hn]; /* unordered: drop checks only */
+    }
     mts_query_t *q = &s->q[qi];
     const mts_model_prof_t *mp = &s->cfg.models[q->model];
     if (check && (s->policy->hopeless ? s->policy->hopeless(s, q, now_us)
@@ -381,24 +418,41 @@ int mts_sched_decide(mts_sched_t *s, int64_t now_us, mts_decision_t *out, int ma
       unbind(s, q);
       q->reason = MTS_REASON_DEADLINE;
       q->done_us = now_us;
-      i++;
       out[n++] = (mts_decision_t){.kind = MTS_DEC_DROP, .query = qi, .worker = q->worker,
                                   .reason = MTS_REASON_DEADLINE};
+      continue;
+    }
+    if (!capacity || stop) {
+      s->kept[j++] = qi;
+      if (!check) break;
       continue;
     }
     uint64_t tbit = (uint64_t)1 << ((unsigned)q->tenant & 63);
     int free_cores = 0, w = -1;
     mts_plan_t plan;
     memset(&plan, 0, sizeof plan);
-    if (!(s->policy->strict_order == 2 && (blocked & tbit)) && s->n_avail > 0 && s->busy_total < s->total_cores)
-      w = pick_worker(s, q, &free_cores);
+    if (!(s->policy->strict_order == 2 && (blocked & tbit))) {
+      if (q->worker < 0 && q->tenant >= 0 && q->tenant < 64 && (cached & tbit)) {
+        w = cache_w[q->tenant];
+        free_cores = cache_free[q->tenant];
+      } else {
+        w = pick_worker(s, q, &free_cores);
+        if (q->worker < 0 && q->tenant >= 0 && q->tenant < 64) {
+          cache_w[q->tenant] = w;
+          cache_free[q->tenant] = free_cores;
+          cached |= tbit;
+        }
+      }
+    }
     s->plan_w = w;
     if (w < 0 || free_cores == 0 || !s->policy->plan(s, q, free_cores, now_us, &plan) ||
         plan.min_cores > free_cores || plan.last <= q->next_layer || plan.last > mp->n_layers) {
       s->plan_w = -1;
+      s->kept[j++] = qi;
       if (s->policy->strict_order == 1) break;
       if (s->policy->strict_order == 2) blocked |= tbit;
-      s->ready[j++] = s->ready[i++];
+      if (++failed >= max_failed) stop = 1;
+      if (stop && !check) break;
       continue;
     }
     s->plan_w = -1;
@@ -435,10 +489,16 @@ int mts_sched_decide(mts_sched_t *s, int64_t now_us, mts_decision_t *out, int ma
     s->n_running++;
     s->dispatches++;
     s->core_busy_us += plan.predicted_us * d->n_cores;
-    i++;
+    cached = 0;
+    if (s->n_avail == 0 || s->busy_total >= s->total_cores) {
+      capacity = 0;
+      if (!check) break;
+    }
   }
-  if (i > j) memmove(&s->ready[j], &s->ready[i], (s->n_ready - i) * sizeof *s->ready);
-  s->n_ready = j + (s->n_ready - i);
+  /* ready = what was kept, then what was not looked at */
+  memmove(&s->ready[j], &s->ready[0], hn * sizeof *s->ready);
+  memcpy(&s->ready[0], s->kept, j * sizeof *s->ready);
+  s->n_ready = j + hn;
   return n;
 }
 
