@@ -520,6 +520,12 @@ const char *mts_model_version_name(const mts_model_t *m, int l, int v) {
   if (l < 0 || l >= m->n_layers || v < 0 || v >= m->layers[l].n_ver) return NULL;
   return m->layers[l].impl[v][0] ? m->layers[l].impl[v] : mts_op_name(m->layers[l].op);
 }
+size_t mts_model_arena_bytes(const mts_model_t *m) { return m->arena_size; }
+size_t mts_model_weight_bytes(const mts_model_t *m) {
+  size_t b = 0;
+  for (int i = 0; i < m->n_consts; i++) b += dnnl_memory_desc_get_size(&m->consts[i].md);
+  return b;
+}
 int mts_model_has_cores(const mts_model_t *m, int ncores) { return cc_index(m, ncores) >= 0; }
 int mts_model_n_inputs(const mts_model_t *m) { return m->n_in; }
 int mts_model_n_outputs(const mts_model_t *m) { return m->n_out; }

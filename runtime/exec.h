@@ -60,6 +60,11 @@ int mts_model_n_outputs(const mts_model_t *m);
 int mts_model_input_shape(const mts_model_t *m, int i, int *ndim, int64_t *dims);
 int mts_model_output_shape(const mts_model_t *m, int i, int *ndim, int64_t *dims);
 
+/* Bytes of one context's activation arena, and of the model's constants
+ * (reordered weights, shared by all contexts and core counts). */
+size_t mts_model_arena_bytes(const mts_model_t *m);
+size_t mts_model_weight_bytes(const mts_model_t *m);
+
 /* A query context: its activation arena (planned by liveness at compile). */
 int mts_ctx_create(const mts_model_t *m, mts_ctx_t **out);
 void mts_ctx_destroy(mts_ctx_t *c);

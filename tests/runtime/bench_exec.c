@@ -28,8 +28,10 @@ int main(int argc, char **argv) {
   if ((rc = mts_model_compile(g, &o, &m))) goto out;
   double gflop = 0;
   for (int l = 0; l < mts_model_n_layers(m); l++) gflop += mts_model_layer_flops(m, l) / 1e9;
-  printf("%s: %d layers, %.2f GFLOP, compile {1,2} cores: %.1f ms\n", name,
-         mts_model_n_layers(m), gflop, (double)(mts_now_us() - t0) / 1e3);
+  printf("%s: %d layers, %.2f GFLOP, compile {1,2} cores: %.1f ms, arena %.2f MiB, "
+         "weights %.1f MiB\n", name, mts_model_n_layers(m), gflop,
+         (double)(mts_now_us() - t0) / 1e3, (double)mts_model_arena_bytes(m) / 1048576.0,
+         (double)mts_model_weight_bytes(m) / 1048576.0);
   if ((rc = mts_ctx_create(m, &c))) goto out;
   int nd;
   int64_t dims[8];
@@ -78,6 +80,10 @@ int main(int argc, char **argv) {
       mts_model_run(m, c, 0, nl, 1, 0, lu);
       for (int l = 0; l < nl; l++) acc[l] += lu[l] / 5;
     }
+    double by_op[MTS_OP_COUNT] = {0};
+    for (int l = 0; l < nl; l++) by_op[mts_model_layer_op(m, l)] += acc[l];
+    for (int op = 0; op < MTS_OP_COUNT; op++)
+      if (by_op[op] > 0) printf("  total %-20s %8.3f ms\n", mts_op_name(op), by_op[op] / 1e3);
     for (int k = 0; k < 15 && k < nl; k++) {
       int best = 0;
       for (int l = 1; l < nl; l++)

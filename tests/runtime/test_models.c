@@ -180,6 +180,11 @@ static void test_tiny_timing(void **st) {
   assert_int_equal(nd, 2);
   assert_int_equal(d[1], 10);
   assert_true(mts_model_has_cores(f.m, 2));
+  /* liveness planning: less than the sum of all activations (> 64 KiB for
+   * the 16x32x32 maps alone), and weights are counted */
+  assert_true(mts_model_arena_bytes(f.m) > 0);
+  assert_true(mts_model_arena_bytes(f.m) < 300 * 1024);
+  assert_true(mts_model_weight_bytes(f.m) > 16 * 16 * 9 * 4);
   assert_false(mts_model_has_cores(f.m, 4));
   free(us);
   fx_close(&f);
