@@ -1,11 +1,14 @@
 /* bench_exec.c — benchmark of the executor on a zoo model: compile time for
  * core counts {1,2}, then median/min latency at 1 and 2 threads.
- * Usage: bench_exec [MODEL] [ITERS]   (default resnet50, 30) */
+ * Usage: bench_exec [MODEL] [ITERS]   (default resnet50, 30)
+ * Env: MTS_PROFILE=1 per-layer times; MTS_VERSIONS=1 compile and time every
+ * version index; MTS_NOPIN=1 leave threads unpinned. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "models/zoo.h"
+#include "runtime/affinity.h"
 #include "runtime/exec.h"
 #include "runtime/mts.h"
 
@@ -43,6 +46,10 @@ int main(int argc, char **argv) {
   mts_ctx_set_input(c, 0, in, n);
   free(in);
   double *t = calloc((size_t)iters, sizeof *t);
+  /* pin like the workers and `mtserve run` do: thread i on core i */
+  int cores[2] = {0, 1};
+  if (!getenv("MTS_NOPIN") && mts_bind_omp_team(cores, 2))
+    fprintf(stderr, "bench_exec: not pinned: %s\n", mts_errmsg());
   for (int k = 1; k <= 2; k++) {
     for (int i = 0; i < 3; i++)
       if ((rc = mts_model_run(m, c, 0, mts_model_n_layers(m), k, 0, NULL))) goto out;
