@@ -24,7 +24,9 @@ int mts__policy_fixed_cores(const mts_sched_t *s, const mts_query_t *q);
 typedef struct {
   int fixed_level;     /* 0 adaptive, else 1..MTS_GRAN_LEVELS */
   int versions;        /* choose among versions (else version 0) */
-  int min_cores_div;   /* accept >= ceil(asked / div) cores (0 or 1: any, >= 1) */
+  int min_cores_div;   /* accept >= ceil(asked / div) cores (0 or 1: any, >= 1);
+                          -1: accept down to the fewest cores that meet the
+                          block's target without the margin */
   double margin;       /* aim to finish the block within this fraction of its
                           budget share (0: 1.0, exactly on schedule) */
   int greedy;          /* work-conserving: ask at least a fair share of the

@@ -7,7 +7,7 @@
 #include "coordinator/policy.h"
 
 static int layer_init(mts_sched_t *s, void **state) {
-  mts__velt_opts_t o = {.fixed_level = 1, .versions = 0, .min_cores_div = 1};
+  mts__velt_opts_t o = {.fixed_level = 1, .versions = 0, .min_cores_div = 2, .margin = 0.8};
   return mts__velt_init(s, &o, state);
 }
 

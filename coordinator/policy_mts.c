@@ -1,17 +1,25 @@
 /* policy_mts.c — mtserve's own policy: veltair's adaptive blocks and
- * version choice, plus
+ * version choice, plus what measurably helped in the sim (see the report
+ * numbers in the commit log):
  * - least-slack order: deadline - now - predicted remaining time (at the
  *   reference core count, corrected by observed/predicted);
  * - admission control (on by default; the config's `admission` = -1 turns
  *   it off): a query is dropped at arrival or before any block when even
  *   its fastest remaining time (each layer on its best core count and
- *   version, under the slowdown predicted now) cannot meet its deadline —
- *   it would only take cores from queries that still can;
+ *   version, times the correction factor) cannot meet its deadline — it
+ *   would only take cores from queries that still can;
  * - when admission is off, hopeless queries run best-effort behind every
  *   query that can still make it;
- * - a block accepts no fewer than half the cores it asked for: a block
- *   started on one core when it needed eight would make its query late
- *   anyway, and holds the worker for long. */
+ * - headroom: a block aims to finish within 80% of its share of the
+ *   remaining budget (noise and interference make "exactly on schedule"
+ *   late half the time), and accepts fewer cores only down to the count
+ *   that is exactly on schedule — fewer would make the query late anyway
+ *   and hold the worker for long;
+ * - work-conserving: idle cores help nobody, so a block takes at least a
+ *   fair share of the free cores (free / waiting queries), up to its
+ *   fastest count.  With the 3990X curves, which scale well to 16 cores, a
+ *   query alone on many cores also escapes co-runner interference.
+ */
 #include "coordinator/policy.h"
 
 static int mts_init(mts_sched_t *s, void **state) {

@@ -250,8 +250,8 @@ int mts__velt_plan(const mts_sched_t *s, const mts_query_t *q, int free_cores, i
   int nv = v->o.versions ? vm->n_ver : 1;
   double slow[MTS_SCHED_MAX_VERSIONS];
   for (int ver = 0; ver < nv; ver++) slow[ver] = mts_sched_slowdown(s, w, vm->sens[ver]);
-  int ask = -1, cbest = 1;
-  double tbest = -1;
+  int ask = -1, cbest = 1, exact = -1;
+  double tbest = -1, margin = v->o.margin > 0 ? v->o.margin : 1.0;
   for (int c = 1; c <= cap; c++) {
     double tc = -1;
     for (int ver = 0; ver < nv; ver++) {
@@ -262,12 +262,14 @@ int mts__velt_plan(const mts_sched_t *s, const mts_query_t *q, int free_cores, i
       tbest = tc;
       cbest = c;
     }
+    if (exact < 0 && tc * margin <= target) exact = c; /* on schedule without the margin */
     if (tc <= target) {
       ask = c;
       break;
     }
   }
   if (ask < 0) ask = cbest;
+  if (exact < 0 || exact > ask) exact = ask;
   if (v->o.greedy) {
     /* idle cores help nobody: take a fair share of them (the waiting
      * queries, this one included, split what is free), but never more
@@ -303,7 +305,7 @@ int mts__velt_plan(const mts_sched_t *s, const mts_query_t *q, int free_cores, i
   int div = v->o.min_cores_div > 1 ? v->o.min_cores_div : 1;
   out->last = b;
   out->n_cores = ask;
-  out->min_cores = v->o.min_cores_div < 0 ? ask : div > 1 ? (ask + div - 1) / div : 1;
+  out->min_cores = v->o.min_cores_div < 0 ? exact : div > 1 ? (ask + div - 1) / div : 1;
   out->version = vbest;
   out->predicted_us = pbest;
   double corr = mts_sched_correction(s);
@@ -352,7 +354,7 @@ int mts__velt_cref(const mts_sched_t *s) { return st(s)->cref; }
  * Ready queries in arrival order (a query that cannot run does not hold
  * back the others); blocks and cores from the planner above. */
 static int veltair_init(mts_sched_t *s, void **state) {
-  mts__velt_opts_t o = {.fixed_level = 0, .versions = 1, .min_cores_div = 2};
+  mts__velt_opts_t o = {.fixed_level = 0, .versions = 1, .min_cores_div = 2, .margin = 0.8};
   return mts__velt_init(s, &o, state);
 }
 

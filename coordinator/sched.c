@@ -51,6 +51,7 @@ struct mts_sched {
   int busy_total, total_cores, n_avail;
   double corr, conf_rate;
   mts_interf_model_t im;
+  int *grp, *grp_pend, n_grp;   /* workers with the same home form a group */
 };
 
 #define EWMA_A 0.1
@@ -116,6 +117,18 @@ int mts_sched_create(const mts_sched_config_t *cfg, mts_sched_t **out) {
   }
   for (int n = 0; n < cfg->n_nodes; n++) s->total_cores += s->node_cores[n];
   s->n_avail = cfg->n_workers;
+  s->grp = mts_xcalloc((size_t)cfg->n_workers, sizeof *s->grp);
+  s->grp_pend = mts_xcalloc((size_t)cfg->n_workers, sizeof *s->grp_pend);
+  for (int w = 0; w < cfg->n_workers; w++) {
+    const mts_worker_desc_t *a = &cfg->workers[w];
+    int g = -1;
+    for (int v = 0; v < w && g < 0; v++) {
+      const mts_worker_desc_t *b = &cfg->workers[v];
+      if (b->node == a->node && b->n_home == a->n_home && !memcmp(b->home, a->home, (size_t)a->n_home * sizeof(int)))
+        g = s->grp[v];
+    }
+    s->grp[w] = g >= 0 ? g : s->n_grp++;
+  }
   s->corr = 1.0;
   s->im = cfg->interference ? *cfg->interference
                             : (mts_interf_model_t){.k_node = MTS_INTERF_K_NODE, .k_llc = MTS_INTERF_K_LLC};
@@ -138,6 +151,8 @@ void mts_sched_destroy(mts_sched_t *s) {
   free(s->restricted);
   free(s->node_busy);
   free(s->node_cores);
+  free(s->grp);
+  free(s->grp_pend);
   for (int m = 0; m < s->cfg.n_models; m++) free(s->suffix[m]);
   free(s->suffix);
   free(s->owner);
@@ -303,15 +318,27 @@ static int pick_worker(mts_sched_t *s, const mts_query_t *q, int *free_out) {
     *free_out = count_free(s, q->worker, q->tenant);
     return q->worker;
   }
-  /* ties: the worker with the fewest live contexts, so that a query
-   * between two blocks does not find its worker taken by a newcomer */
+  /* Queries bound to a home and waiting for their next block will claim
+   * its free cores soon: score a worker by its free cores shared among
+   * them and the newcomer (free / (1 + waiting)); ties: the worker with the
+   * fewest live contexts, so that a query between two blocks does not find
+   * its worker taken by a newcomer.  With one block per query (fcfs,
+   * static) nobody waits bound, and the score is the free-core count. */
+  int *pend = s->grp_pend;
+  memset(pend, 0, (size_t)s->n_grp * sizeof *pend);
+  for (int w = 0; w < s->cfg.n_workers; w++)
+    if (!s->w[w].lost) pend[s->grp[w]] += s->w[w].n_bound - s->w[w].busy;
   int best = -1, best_free = 0;
+  double best_score = 0;
   for (int w = 0; w < s->cfg.n_workers; w++) {
     if (s->w[w].busy || s->w[w].lost) continue;
     int f = count_free(s, w, q->tenant);
-    if (f > best_free || (f == best_free && best >= 0 && s->w[w].n_bound < s->w[best].n_bound)) {
+    if (f == 0) continue;
+    double sc = (double)f / (1 + pend[s->grp[w]]);
+    if (best < 0 || sc > best_score || (sc == best_score && s->w[w].n_bound < s->w[best].n_bound)) {
       best = w;
       best_free = f;
+      best_score = sc;
     }
   }
   *free_out = best_free;
