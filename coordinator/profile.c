@@ -5,6 +5,7 @@
 #include <ctype.h>
 #include <dirent.h>
 #include <errno.h>
+#include <math.h>
 #include <jansson.h>
 #include <stdlib.h>
 #include <string.h>
@@ -192,7 +193,15 @@ static void extend(double *v, int n_layers, int m, int n_cc, const refset_t *ref
       int j = (int)(q * (ref->n - 1) + 0.5);
       curve = &ref->t[(size_t)rorder[j] * 64];
     }
-    for (int c = m + 1; c <= n_cc; c++) v[l * n_cc + c - 1] = v[l * n_cc + m - 1] * curve[c - 1] / curve[m - 1];
+    /* carry the layer's own measured scaling over: beta = its speed-up
+     * from 1 to m cores relative to the curve's over the same range */
+    double beta = 1.0;
+    if (m >= 2 && curve[0] > curve[m - 1] && v[l * n_cc] > 0 && v[l * n_cc + m - 1] > 0) {
+      beta = log(v[l * n_cc] / v[l * n_cc + m - 1]) / log(curve[0] / curve[m - 1]);
+      beta = beta < 0 ? 0 : beta > 1.5 ? 1.5 : beta;
+    }
+    for (int c = m + 1; c <= n_cc; c++)
+      v[l * n_cc + c - 1] = v[l * n_cc + m - 1] * pow(curve[c - 1] / curve[m - 1], beta);
   }
   free(rorder);
   free(sorted);
@@ -384,9 +393,11 @@ static int load_json(const char *path, int n_cc, const char *ref_dir, mts_profil
       snprintf(p->extrapolation, sizeof p->extrapolation, "none (every core count measured)");
     else
       snprintf(p->extrapolation, sizeof p->extrapolation,
-               "beyond %d cores: each layer scaled by the 3990X per-layer curve at the same quantile of solo "
-               "time (%s), relative to the largest measured count",
-               m_min, ref.n ? ref_dir : "built-in 3990X ResNet-50 summed curve; no reference directory given");
+               "beyond %d cores: each layer follows the 3990X per-layer curve at the same quantile of solo "
+               "time (%s), relative to the largest measured count, raised to the power beta = the layer's "
+               "measured log speed-up over 1..%d cores / the curve's (0..1.5)",
+               m_min, ref.n ? ref_dir : "built-in 3990X ResNet-50 summed curve; no reference directory given",
+               m_min);
   }
 out:
   refset_free(&ref);

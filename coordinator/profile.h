@@ -17,11 +17,14 @@
  *   16-thread points (a >= 0, b >= 0); beyond the last measured count, the
  *   last value (no invented speed-up).
  * - profile.json measured up to m cores: layer l at c > m is
- *   t(l, m) * r(c) / r(m), where r is the 3990X per-layer scaling curve of
- *   the 3990X layer at the same quantile of solo time (bigger layers scale
- *   better), from the reference directory, else from a built-in copy of
- *   the 3990X ResNet-50 summed curve.  model_us is scaled the same way as
- *   the sum of its layers.
+ *   t(l, m) * (r(c) / r(m))^beta, where r is the 3990X per-layer scaling
+ *   curve of the 3990X layer at the same quantile of solo time (bigger
+ *   layers scale better), from the reference directory, else from a
+ *   built-in copy of the 3990X ResNet-50 summed curve, and beta (0..1.5) is
+ *   the layer's measured log speed-up over 1..m cores divided by the
+ *   curve's (a layer that barely scaled from 1 to 2 cores is not promised
+ *   the 3990X's speed-up; beta = 1 when only one count was measured).
+ *   model_us keeps its measured ratio to the sum of its layers.
  *
  * Ownership: the profile owns every array its mts_model_prof_t point to. */
 #ifndef MTS_PROFILE_H

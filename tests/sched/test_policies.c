@@ -4,6 +4,7 @@
  * interference, admission control and best-effort, static partitions,
  * layer-wise blocks, the correction factor, grant invariants on random
  * traces for every policy, and the profile loader. */
+#include <math.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -428,6 +429,13 @@ static void test_profile_json_extrapolated(void **state) {
       assert_true(m->layer_us[l * 16 + c] <= m->layer_us[l * 16 + 3] * 1.0001); /* 3990X curves speed up to 16 */
     }
   assert_true(m->model_us[15] < m->model_us[3]);
+  /* beta's layer 3 (190 us on 1 core, 115 on 2) scaled worse than the
+   * built-in curve (Amdahl 536 + 174720 / c): it keeps that ratio, in log
+   * terms, beyond 2 cores */
+  const mts_model_prof_t *mb = &p->prof[b];
+  double beta = log(190.0 / 115.0) / log((536 + 174720 / 1.0) / (536 + 174720 / 2.0));
+  assert_float_equal(mb->layer_us[3 * 16 + 3], 115.0 * pow((536 + 174720 / 4.0) / (536 + 174720 / 2.0), beta), 1e-6);
+  assert_true(mb->layer_us[3 * 16 + 3] > 115.0 / 2);
   assert_non_null(strstr(p->source, "small.json"));
   assert_non_null(strstr(p->extrapolation, "beyond 2 cores"));
   mts_profile_destroy(p);
