@@ -112,9 +112,10 @@ int mts_cli_sim(int argc, char **argv) {
     case 'd': case 'r': case 'z': case 'u': case 'b': {
       double v = strtod(optarg, &end);
       if (*end || v < 0 || ((c == 'd' || c == 'r') && !(v > 0))) {
-        bad = fprintf(stderr, "mtserve sim: option -%c/--%s needs a %s number, not '%s'\n", c,
-                      c == 'd' ? "duration" : c == 'r' ? "rate-scale" : c == 'z' ? "noise" : c == 'u' ? "dispatch-us"
-                                                                                         : "min-block-us",
+        const char *name = "?";
+        for (int k = 0; longopts[k].name; k++)
+          if (longopts[k].val == c) name = longopts[k].name;
+        bad = fprintf(stderr, "mtserve sim: --%s needs a %s number, not '%s'\n", name,
                       c == 'd' || c == 'r' ? "positive" : "non-negative", optarg);
         break;
       }
@@ -128,7 +129,10 @@ int mts_cli_sim(int argc, char **argv) {
     case 'n': case 'N': case 'L': case 'K': case 'c': case 's': case 'g': {
       long long v = strtoll(optarg, &end, 10);
       if (*end || v < (c == 'g' ? 0 : 1) || (c == 'g' && v > MTS_GRAN_LEVELS) || v > 1000000) {
-        bad = fprintf(stderr, "mtserve sim: option %s needs %s, not '%s'\n", argv[optind - 1],
+        const char *name = "?";
+        for (int k = 0; longopts[k].name; k++)
+          if (longopts[k].val == c) name = longopts[k].name;
+        bad = fprintf(stderr, "mtserve sim: --%s needs %s, not '%s'\n", name,
                       c == 'g' ? "0..5" : "a positive integer", optarg);
         break;
       }

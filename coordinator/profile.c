@@ -302,7 +302,11 @@ static int load_json(const char *path, int n_cc, const char *ref_dir, mts_profil
   json_t *root = json_load_file(path, 0, &je), *models;
   int rc = 0, m_min = 0;
   refset_t ref = {0};
-  if (!root) return mts_seterr(MTS_EPARSE, "%s:%d: %s", path, je.line, je.text);
+  if (!root) {
+    if (je.line < 1) return mts_seterr(MTS_EIO, "%s: %s (expected a profile.json or a 3990X data directory)", path,
+                                       je.text);
+    return mts_seterr(MTS_EPARSE, "%s:%d: %s", path, je.line, je.text);
+  }
   models = json_object_get(root, "models");
   if (!json_is_array(models) || json_array_size(models) == 0) {
     rc = mts_seterr(MTS_EPARSE, "%s: no \"models\" array", path);

@@ -440,9 +440,12 @@ static void test_profile_json_extrapolated(void **state) {
   assert_non_null(strstr(p->extrapolation, "beyond 2 cores"));
   mts_profile_destroy(p);
   /* errors name the file */
-  assert_int_equal(mts_profile_load(MTS_SRC_DIR "/tests/data/profiles/nope.json", 4, NULL, &p), MTS_EPARSE);
+  assert_int_equal(mts_profile_load(MTS_SRC_DIR "/tests/data/profiles/nope.json", 4, NULL, &p), MTS_EIO);
   assert_null(p);
   assert_non_null(strstr(mts_errmsg(), "nope.json"));
+  assert_int_equal(mts_profile_load(MTS_SRC_DIR "/tests/data/profiles/bad-negative.json", 4, NULL, &p), MTS_EPARSE);
+  assert_null(p);
+  assert_non_null(strstr(mts_errmsg(), "bad-negative.json: models[0].layers[1].solo_us"));
 }
 
 static void test_profile_3990x(void **state) {

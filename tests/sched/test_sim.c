@@ -203,12 +203,30 @@ static void test_results_directory(void **state) {
   fclose(f);
   assert_int_equal(lines, (int)r.n_queries + 1);
   /* block logs: one per worker that ran something (2 domains x 3 workers) */
-  int logs = 0;
+  int logs = 0, ver[2][2] = {{0, 0}, {0, 0}};
   for (int k = 1; k <= 6; k++) {
     snprintf(path, sizeof path, "%s/sim-%d.jsonl", dir, k);
-    logs += access(path, R_OK) == 0;
+    FILE *lf = fopen(path, "r");
+    if (!lf) continue;
+    logs++;
+    char line[4096];
+    while (fgets(line, sizeof line, lf)) {
+      int m = -1, v = -1;
+      const char *pm = strstr(line, "\"model\":"), *pv = strstr(line, "\"version\":");
+      assert_non_null(pm);
+      assert_non_null(pv);
+      m = atoi(pm + 8);
+      v = atoi(pv + 10);
+      assert_true(m >= 0 && m < 2 && v >= 0 && v < 2);
+      ver[m][v]++;
+    }
+    fclose(lf);
   }
   assert_true(logs >= 2);
+  /* veltair chooses alpha's interference-resistant version under load, and
+   * beta (one version) always runs version 0 */
+  assert_true(ver[0][0] > 0 && ver[0][1] > 0);
+  assert_true(ver[1][0] > 0 && ver[1][1] == 0);
   snprintf(path, sizeof path, "%s/sim-7.jsonl", dir);
   assert_int_not_equal(access(path, R_OK), 0);
   /* profile.json reloads, with the numbers the run used */
