@@ -434,10 +434,51 @@ static int cv_softmax(mts__imp_t *im) {
   return mts__emit(im, ":back", MTS_OP_RESHAPE, 1, &r2, 1, &y, &a);
 }
 
+/* LayerNormalization's optional outputs Mean (1) and InvStdDev (2), of
+ * shape X.shape[:axis] + [1, ...], computed by their own small chain:
+ * mean = ReduceMean(x); inv = 1 / sqrt(ReduceMean((x - mean)^2) + eps). */
+static int layernorm_stats(mts__imp_t *im, int x, int nd, const int64_t *dims,
+                           int64_t ax, float eps) {
+  int64_t sd[MTS_MAX_DIMS];
+  int rc, mean, d, sq, var, ve, sdv, inv;
+  for (int i = 0; i < nd; i++) sd[i] = i < ax ? dims[i] : 1;
+  mts_attr_t red, a;
+  memset(&red, 0, sizeof red);
+  red.keepdims = 1;
+  for (int i = (int)ax; i < nd; i++) red.ints[red.n_ints++] = i;
+  rc = mts__out_used(im, 1) ? mts__add_out(im, 1, nd, sd, &mean)
+                            : mts__add_tmp(im, nd, sd, &mean);
+  if (rc || (rc = mts__emit(im, ":mean", MTS_OP_REDUCE_MEAN, 1, &x, 1, &mean, &red)))
+    return rc;
+  if (!mts__out_used(im, 2)) return 0;
+  if ((rc = mts__add_tmp(im, nd, dims, &d)) || (rc = mts__add_tmp(im, nd, dims, &sq)) ||
+      (rc = mts__add_tmp(im, nd, sd, &var)) || (rc = mts__add_tmp(im, nd, sd, &ve)) ||
+      (rc = mts__add_tmp(im, nd, sd, &sdv)) || (rc = mts__add_out(im, 2, nd, sd, &inv)))
+    return rc;
+  int in[2] = {x, mean};
+  memset(&a, 0, sizeof a);
+  a.binary = MTS_BINARY_SUB;
+  if ((rc = mts__emit(im, ":d", MTS_OP_BINARY, 2, in, 1, &d, &a))) return rc;
+  in[0] = in[1] = d;
+  a.binary = MTS_BINARY_MUL;
+  if ((rc = mts__emit(im, ":sq", MTS_OP_BINARY, 2, in, 1, &sq, &a))) return rc;
+  if ((rc = mts__emit(im, ":var", MTS_OP_REDUCE_MEAN, 1, &sq, 1, &var, &red)))
+    return rc;
+  memset(&a, 0, sizeof a);
+  a.unary = MTS_UNARY_LINEAR;
+  a.alpha = 1;
+  a.beta = eps;
+  if ((rc = mts__emit(im, ":eps", MTS_OP_UNARY, 1, &var, 1, &ve, &a))) return rc;
+  a.unary = MTS_UNARY_SQRT;
+  a.alpha = a.beta = 0;
+  if ((rc = mts__emit(im, ":std", MTS_OP_UNARY, 1, &ve, 1, &sdv, &a))) return rc;
+  a.unary = MTS_UNARY_RECIPROCAL;
+  return mts__emit(im, ":inv", MTS_OP_UNARY, 1, &sdv, 1, &inv, &a);
+}
+
 static int cv_layernorm(mts__imp_t *im) {
   int x, s, b, nd, rc, y;
   int64_t dims[MTS_MAX_DIMS], ax;
-  if ((rc = only_first_output(im))) return rc;
   if ((rc = in_shape(im, 0, &x, &nd, dims)) || (rc = mts__in_req(im, 1, &s)) ||
       (rc = mts__in(im, 2, &b)))
     return rc;
@@ -462,7 +503,9 @@ static int cv_layernorm(mts__imp_t *im) {
   }
   if ((rc = mts__add_out(im, 0, nd, dims, &y))) return rc;
   int in[3] = {x, s, b};
-  return mts__emit(im, NULL, MTS_OP_LAYERNORM, 3, in, 1, &y, &a);
+  if ((rc = mts__emit(im, NULL, MTS_OP_LAYERNORM, 3, in, 1, &y, &a))) return rc;
+  if (!mts__out_used(im, 1) && !mts__out_used(im, 2)) return 0;
+  return layernorm_stats(im, x, nd, dims, ax, a.epsilon);
 }
 
 static int cv_lrn(mts__imp_t *im) {
