@@ -24,4 +24,5 @@ const mts_policy_t mts__policy_layer = {
     .strict_order = 0,
     .init = layer_init,
     .fini = mts__velt_fini,
+    .const_priority = 1,
 };

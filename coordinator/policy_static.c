@@ -120,4 +120,5 @@ const mts_policy_t mts__policy_static = {
     .plan = static_plan,
     .strict_order = 2,
     .init = static_init,
+    .const_priority = 1,
 };

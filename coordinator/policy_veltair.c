@@ -375,4 +375,5 @@ const mts_policy_t mts__policy_veltair = {
     .strict_order = 0,
     .init = veltair_init,
     .fini = mts__velt_fini,
+    .const_priority = 1,
 };

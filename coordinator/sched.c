@@ -52,6 +52,7 @@ struct mts_sched {
   double corr, conf_rate;
   mts_interf_model_t im;
   int *grp, *grp_pend, n_grp;   /* workers with the same home form a group */
+  int heap_ok;                  /* const_priority: ready[] is a heap */
 };
 
 #define EWMA_A 0.1
@@ -130,6 +131,7 @@ int mts_sched_create(const mts_sched_config_t *cfg, mts_sched_t **out) {
     s->grp[w] = g >= 0 ? g : s->n_grp++;
   }
   s->corr = 1.0;
+  s->heap_ok = 1; /* an empty list is a heap */
   s->im = cfg->interference ? *cfg->interference
                             : (mts_interf_model_t){.k_node = MTS_INTERF_K_NODE, .k_llc = MTS_INTERF_K_LLC};
   s->plan_w = -1;
@@ -176,25 +178,70 @@ double mts_sched_remaining_us(const mts_sched_t *s, const mts_query_t *q, int c)
   return s->suffix[q->model][l * mp->n_cc + (c - 1)];
 }
 
-static void ready_push(mts_sched_t *s, size_t qi) {
+/* Priority order: key, then table index (a total order, so the result does
+ * not depend on how the ready list happens to be arranged). */
+static inline int before(const mts_sched_t *s, size_t a, size_t b) {
+  double ka = s->keys[a], kb = s->keys[b];
+  return ka < kb || (ka == kb && a < b);
+}
+
+static void sift_up(const mts_sched_t *s, size_t *h, size_t i) {
+  while (i > 0) {
+    size_t p = (i - 1) / 2;
+    if (!before(s, h[i], h[p])) return;
+    size_t t = h[i];
+    h[i] = h[p];
+    h[p] = t;
+    i = p;
+  }
+}
+
+static void sift_down(const mts_sched_t *s, size_t *h, size_t n, size_t i) {
+  for (;;) {
+    size_t l = 2 * i + 1, m = i;
+    if (l < n && before(s, h[l], h[m])) m = l;
+    if (l + 1 < n && before(s, h[l + 1], h[m])) m = l + 1;
+    if (m == i) return;
+    size_t t = h[i];
+    h[i] = h[m];
+    h[m] = t;
+    i = m;
+  }
+}
+
+static void keys_reserve(mts_sched_t *s, size_t n) {
+  if (s->cap_keys < n) {
+    s->cap_keys = n * 2 > 1024 ? n * 2 : 1024;
+    s->keys = mts_xrealloc(s->keys, s->cap_keys * sizeof *s->keys);
+  }
+}
+
+/* With a constant priority (const_priority) the ready list is kept as a
+ * heap between decisions (heap_ok), keyed when a query becomes ready. */
+static void ready_push(mts_sched_t *s, size_t qi, int64_t now_us) {
   if (s->n_ready == s->cap_ready) {
     s->cap_ready = s->cap_ready ? s->cap_ready * 2 : 64;
     s->ready = mts_xrealloc(s->ready, s->cap_ready * sizeof *s->ready);
   }
   s->ready[s->n_ready++] = qi;
+  if (s->policy->const_priority) {
+    keys_reserve(s, qi + 1);
+    s->keys[qi] = s->policy->priority(s, &s->q[qi], now_us);
+    if (s->heap_ok) sift_up(s, s->ready, s->n_ready - 1);
+  }
 }
 
 static void ready_remove_at(mts_sched_t *s, size_t i) {
   s->ready[i] = s->ready[--s->n_ready];
+  s->heap_ok = 0;
 }
 
 void mts_sched_arrive(mts_sched_t *s, size_t qi, int64_t now_us) {
-  (void)now_us;
   mts_query_t *q = &s->q[qi];
   q->state = MTS_Q_PENDING;
   q->worker = -1;
   q->next_layer = 0;
-  ready_push(s, qi);
+  ready_push(s, qi, now_us);
 }
 
 /* q leaves the live set: its worker holds one context fewer. */
@@ -249,7 +296,7 @@ void mts_sched_complete(mts_sched_t *s, size_t qi, int ok, int64_t now_us, doubl
     q->done_us = now_us;
   } else {
     q->state = MTS_Q_PENDING;
-    ready_push(s, qi);
+    ready_push(s, qi, now_us);
   }
 }
 
@@ -373,26 +420,6 @@ static int grant(mts_sched_t *s, int w, size_t qi, int n, int *cores) {
   return k;
 }
 
-/* Priority order: key, then table index (a total order, so the result does
- * not depend on how the ready list happens to be arranged). */
-static inline int before(const mts_sched_t *s, size_t a, size_t b) {
-  double ka = s->keys[a], kb = s->keys[b];
-  return ka < kb || (ka == kb && a < b);
-}
-
-static void sift_down(const mts_sched_t *s, size_t *h, size_t n, size_t i) {
-  for (;;) {
-    size_t l = 2 * i + 1, m = i;
-    if (l < n && before(s, h[l], h[m])) m = l;
-    if (l + 1 < n && before(s, h[l + 1], h[m])) m = l + 1;
-    if (m == i) return;
-    size_t t = h[i];
-    h[i] = h[m];
-    h[m] = t;
-    i = m;
-  }
-}
-
 /* At most this many ready queries that cannot start are planned per
  * decision beyond the workers' count: the rest are lower priority, and
  * planning each would make a decision O(ready) under overload. */
@@ -401,10 +428,7 @@ static void sift_down(const mts_sched_t *s, size_t *h, size_t n, size_t i) {
 int mts_sched_decide(mts_sched_t *s, int64_t now_us, mts_decision_t *out, int max) {
   int n = 0;
   if (s->n_ready == 0 || max <= 0) return 0;
-  if (s->cap_keys < s->nq) {
-    s->cap_keys = s->nq * 2;
-    s->keys = mts_xrealloc(s->keys, s->cap_keys * sizeof *s->keys);
-  }
+  keys_reserve(s, s->nq);
   if (s->cap_kept < s->cap_ready) {
     s->cap_kept = s->cap_ready;
     s->kept = mts_xrealloc(s->kept, s->cap_kept * sizeof *s->kept);
@@ -418,9 +442,12 @@ int mts_sched_decide(mts_sched_t *s, int64_t now_us, mts_decision_t *out, int ma
   /* Pop the ready list in priority order from a binary heap: a decision
    * usually starts a few queries, so ordering all of them is wasted. */
   size_t *h = s->ready, hn = s->n_ready, j = 0;
-  if (capacity) {
+  int persistent = s->policy->const_priority;
+  if (capacity && !persistent)
     for (size_t i = 0; i < hn; i++) s->keys[h[i]] = s->policy->priority(s, &s->q[h[i]], now_us);
+  if ((capacity && !persistent) || (persistent && !s->heap_ok)) {
     for (size_t i = hn / 2; i-- > 0;) sift_down(s, h, hn, i);
+    s->heap_ok = persistent;
   }
   uint64_t blocked = 0; /* strict_order 2: tenants (mod 64) whose head waits */
   int failed = 0, max_failed = s->cfg.n_workers + MAX_FAILED_EXTRA, stop = 0;
@@ -522,6 +549,15 @@ int mts_sched_decide(mts_sched_t *s, int64_t now_us, mts_decision_t *out, int ma
       if (!check) break;
     }
   }
+  if (persistent) {
+    /* the rest is still a heap: put the kept ones back into it */
+    s->n_ready = hn;
+    for (size_t i = 0; i < j; i++) {
+      s->ready[s->n_ready++] = s->kept[i];
+      sift_up(s, s->ready, s->n_ready - 1);
+    }
+    return n;
+  }
   /* ready = what was kept, then what was not looked at */
   memmove(&s->ready[j], &s->ready[0], hn * sizeof *s->ready);
   memcpy(&s->ready[0], s->kept, j * sizeof *s->ready);
@@ -607,6 +643,13 @@ int mts_sched_check(const mts_sched_t *s) {
                         node, s->q[o - 1].tenant);
     busy++;
   }
+  if (s->policy->const_priority && s->heap_ok)
+    for (size_t i = 1; i < s->n_ready; i++)
+      if (before(s, s->ready[i], s->ready[(i - 1) / 2]))
+        return mts_seterr(MTS_ESTATE, "scheduler: ready heap out of order at %zu", i);
+  for (size_t i = 0; i < s->n_ready; i++)
+    if (s->ready[i] >= s->nq || s->q[s->ready[i]].state != MTS_Q_PENDING)
+      return mts_seterr(MTS_ESTATE, "scheduler: ready entry %zu is not a pending query", i);
   int avail = 0;
   for (int w = 0; w < s->cfg.n_workers; w++) avail += !s->w[w].busy && !s->w[w].lost;
   if (avail != s->n_avail)

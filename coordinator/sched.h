@@ -132,6 +132,10 @@ typedef struct {
    * drop_hopeless and admission control). */
   int (*hopeless)(const mts_sched_t *s, const mts_query_t *q, int64_t now_us);
   int admission_default;         /* admission control on unless the config says -1 */
+  /* priority(q) is fixed once q is ready (e.g. its arrival time): the core
+   * then keeps the ready list ordered between decisions instead of
+   * re-keying every ready query at each one (O(log n) instead of O(n)). */
+  int const_priority;
 } mts_policy_t;
 
 /* Looks a policy up by name (NULL if unknown); names: see mts_policy_names. */
