@@ -1,7 +1,8 @@
 /* graph_opt.c — inference optimisations on the IR (mts_graph_optimize):
  *
- *  1. fold nodes whose inputs are all constant (unary, binary, reshape,
- *     identity, transpose on f32) into new constants;
+ *  1. fold nodes whose inputs are all constant into new constants: unary
+ *     and binary (f32), and the data movers reshape, identity, transpose,
+ *     concat, slice, gather (any dtype);
  *  2. drop Identity nodes by rewiring their consumers;
  *  3. fold BatchNorm into the preceding Conv when the conv output feeds
  *     only the BatchNorm (new constant weights; the originals stay, unused);
@@ -156,6 +157,69 @@ static int fold_const(mts_graph_t *g, int ni) {
         idx[d] = 0;
       }
     }
+    data = y;
+    break;
+  }
+  case MTS_OP_CONCAT: {
+    int64_t ax = n->attr.axis < 0 ? n->attr.axis + Y->ndim : n->attr.axis, outer = 1, base = 0;
+    for (int k = 0; k < n->n_inputs; k++)
+      if (g->tensors[n->inputs[k]].dtype != X->dtype) return 0;
+    for (int d = 0; d < ax; d++) outer *= Y->dims[d];
+    int64_t yrow = ny / outer;
+    char *y = mts_xmalloc((size_t)ny * es + 1);
+    for (int k = 0; k < n->n_inputs; k++) {
+      const mts_tensor_t *T = &g->tensors[n->inputs[k]];
+      int64_t row = mts_tensor_numel(T) / outer;
+      for (int64_t o = 0; o < outer; o++)
+        memcpy(y + (size_t)(o * yrow + base) * es, (const char *)T->data + (size_t)(o * row) * es,
+               (size_t)row * es);
+      base += row;
+    }
+    Y->dtype = X->dtype;
+    data = y;
+    break;
+  }
+  case MTS_OP_SLICE:
+  case MTS_OP_GATHER: {
+    /* element offsets into X for every output element, then a copy */
+    int nd = X->ndim;
+    int64_t xs[MTS_MAX_DIMS], idx[MTS_MAX_DIMS] = {0};
+    xs[nd - 1] = 1;
+    for (int d = nd - 2; d >= 0; d--) xs[d] = xs[d + 1] * X->dims[d + 1];
+    const mts_tensor_t *I = n->op == MTS_OP_GATHER ? &g->tensors[n->inputs[1]] : NULL;
+    if (I && I->dtype != MTS_I64 && I->dtype != MTS_I32) return 0;
+    int64_t ax = n->attr.axis < 0 ? n->attr.axis + nd : n->attr.axis;
+    char *y = mts_xmalloc((size_t)ny * es + 1);
+    for (int64_t i = 0; i < ny; i++) {
+      int64_t off = 0;
+      if (!I) {
+        for (int d = 0; d < nd; d++) {
+          int64_t st = n->attr.ints[d], sp = n->attr.ints[2 * nd + d], dim = X->dims[d];
+          if (st < 0) st += dim;
+          st = sp > 0 ? (st < 0 ? 0 : st > dim ? dim : st) : (st < 0 ? 0 : st > dim - 1 ? dim - 1 : st);
+          off += (st + idx[d] * sp) * xs[d];
+        }
+      } else {
+        int64_t flat = 0;
+        for (int d = 0; d < I->ndim; d++) flat = flat * I->dims[d] + idx[ax + d];
+        int64_t k = I->dtype == MTS_I64 ? ((const int64_t *)I->data)[flat]
+                                        : ((const int32_t *)I->data)[flat];
+        if (k < 0) k += X->dims[ax];
+        if (k < 0 || k >= X->dims[ax]) {
+          free(y);
+          return 0; /* left for the executor to report */
+        }
+        for (int d = 0; d < ax; d++) off += idx[d] * xs[d];
+        off += k * xs[ax];
+        for (int d = (int)ax + 1; d < nd; d++) off += idx[d + I->ndim - 1] * xs[d];
+      }
+      memcpy(y + (size_t)i * es, (const char *)X->data + (size_t)off * es, es);
+      for (int d = Y->ndim - 1; d >= 0; d--) {
+        if (++idx[d] < Y->dims[d]) break;
+        idx[d] = 0;
+      }
+    }
+    Y->dtype = X->dtype;
     data = y;
     break;
   }

@@ -301,6 +301,59 @@ static void test_decomposed_ln_gelu(void **st) {
   mts_graph_destroy(g);
 }
 
+/* Constant subgraphs (transpose, concat, slice, gather, unary, binary)
+ * fold into one constant feeding the only remaining node. */
+static void test_const_fold(void **st) {
+  (void)st;
+  mts_graph_t *g;
+  assert_int_equal(mts_graph_create("cf", &g), 0);
+  int64_t d23[2] = {2, 3}, d32[2] = {3, 2}, d2[1] = {2};
+  int x = mts_graph_add_tensor(g, "x", MTS_F32, 2, d32);
+  int a = mts_graph_add_const(g, "a", MTS_F32, 2, d23, randv(6, 31));
+  int b = mts_graph_add_const(g, "b", MTS_F32, 2, d32, randv(6, 32));
+  int64_t *ix = malloc(2 * sizeof *ix);
+  ix[0] = 1, ix[1] = -1;
+  int idx = mts_graph_add_const(g, "idx", MTS_I64, 1, d2, ix);
+  mts_attr_t at;
+  memset(&at, 0, sizeof at);
+  at.n_ints = 2;
+  at.ints[0] = 1, at.ints[1] = 0;
+  int t = tnode(g, MTS_OP_TRANSPOSE, a, -1, 0, 0, 0); /* [3,2] */
+  int y = mts_graph_add_tensor(g, NULL, MTS_F32, 0, NULL);
+  g->nodes[g->n_nodes - 1].attr = at;
+  memset(&at, 0, sizeof at);
+  at.axis = 0;
+  int cin[2] = {t, b};
+  assert_true(mts_graph_add_node(g, "cat", MTS_OP_CONCAT, 2, cin, 1, &y, &at) >= 0); /* [6,2] */
+  int sl = mts_graph_add_tensor(g, NULL, MTS_F32, 0, NULL);
+  memset(&at, 0, sizeof at);
+  at.n_ints = 2;
+  int64_t sv[6] = {5, 0, -100, 2, -2, 1}; /* rows 5,3,1 reversed; all columns */
+  memcpy(at.ints, sv, sizeof sv);
+  assert_true(mts_graph_add_node(g, "slice", MTS_OP_SLICE, 1, &y, 1, &sl, &at) >= 0); /* [3,2] */
+  int ga = mts_graph_add_tensor(g, NULL, MTS_F32, 0, NULL);
+  memset(&at, 0, sizeof at);
+  at.axis = 1;
+  int gin[2] = {sl, idx};
+  assert_true(mts_graph_add_node(g, "gather", MTS_OP_GATHER, 2, gin, 1, &ga, &at) >= 0);
+  int u = tnode(g, MTS_OP_UNARY, ga, -1, MTS_UNARY_EXP, 0, 0);
+  int z = tnode(g, MTS_OP_BINARY, x, u, MTS_BINARY_SUB, 0, 0);
+  assert_int_equal(mts_graph_set_io(g, 1, &x, 1, &z), 0);
+  /* the transpose's attr was set after it was added: infer from scratch */
+  assert_int_equal(mts_graph_infer_shapes(g), 0);
+  assert_int_equal(g->tensors[sl].dims[0], 3);
+  float *xv = randv(6, 33), ref[6], got[6], *po[1] = {ref}, *pg[1] = {got};
+  assert_int_equal(ref_eval(g, (const float *const *)&xv, po), 0);
+  assert_int_equal(mts_graph_optimize(g), 0);
+  assert_int_equal(g->n_nodes, 1);
+  assert_int_equal(g->nodes[0].op, MTS_OP_BINARY);
+  assert_non_null(g->tensors[g->nodes[0].inputs[1]].data);
+  assert_int_equal(ref_eval(g, (const float *const *)&xv, pg), 0);
+  for (int i = 0; i < 6; i++) assert_float_equal(ref[i], got[i], 1e-6);
+  free(xv);
+  mts_graph_destroy(g);
+}
+
 /* A cycle is an error, not a hang. */
 static void test_toposort_cycle(void **st) {
   (void)st;
@@ -375,6 +428,7 @@ int main(void) {
       cmocka_unit_test(test_shapes),         cmocka_unit_test(test_optimize_tiny),
       cmocka_unit_test(test_no_fold_when_shared), cmocka_unit_test(test_toposort_cycle),
       cmocka_unit_test(test_scalar_binary),  cmocka_unit_test(test_decomposed_ln_gelu),
+      cmocka_unit_test(test_const_fold),
       cmocka_unit_test(test_hash),           cmocka_unit_test(test_zoo_shapes),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
