@@ -29,8 +29,9 @@ typedef struct {
                           block's target without the margin */
   double margin;       /* aim to finish the block within this fraction of its
                           budget share (0: 1.0, exactly on schedule) */
-  int greedy;          /* work-conserving: ask at least a fair share of the
-                          free cores (free / waiting queries), up to the fastest count */
+  int greedy;          /* work-conserving: ask for more of the free cores
+                          while their core-time stays efficient (greedy_eff) */
+  double greedy_eff;   /* least efficiency t(c0) c0 / (t(c) c) accepted */
 } mts__velt_opts_t;
 
 int mts__velt_init(mts_sched_t *s, const mts__velt_opts_t *o, void **state);

@@ -274,26 +274,25 @@ int mts__velt_plan(const mts_sched_t *s, const mts_query_t *q, int free_cores, i
   }
   if (ask < 0) ask = cbest;
   if (exact < 0 || exact > ask) exact = ask;
-  if (v->o.greedy) {
-    /* idle cores help nobody: take a fair share of them (the waiting
-     * queries, this one included, split what is free), but never more
-     * than the fastest count */
-    size_t waiting = mts_sched_n_waiting(s);
-    int fair = (int)((size_t)free_cores / (waiting ? waiting : 1));
-    if (fair > ask) {
-      int c2 = fair < cap ? fair : cap;
-      /* the fastest count up to the fair share */
-      double tb = -1;
-      int cb = ask;
-      for (int c = ask; c <= c2; c++) {
-        double x = bt(vm, 0, a, b, c);
-        if (tb < 0 || x < tb * 0.98) {
-          tb = x;
-          cb = c;
-        }
+  if (v->o.greedy > 0 && free_cores > ask) {
+    /* Idle cores help nobody: take more of the free cores while they stay
+     * efficient — core-time t(c) * c within 1/greedy_eff of the schedule-
+     * keeping count's — and while they still speed the block up.  On
+     * curves that scale well the block takes the whole domain and runs
+     * without co-runners (no interference); where scaling flattens (the
+     * 3990X beyond ~32 threads) it leaves the rest to others. */
+    int c2 = free_cores < cap ? free_cores : cap;
+    double base = bt(vm, 0, a, b, ask) * ask, tb = bt(vm, 0, a, b, ask);
+    int cb = ask;
+    for (int c = ask + 1; c <= c2; c++) {
+      double x = bt(vm, 0, a, b, c);
+      if (x * c * v->o.greedy_eff > base) break;
+      if (x < tb * 0.98) {
+        tb = x;
+        cb = c;
       }
-      ask = cb;
     }
+    ask = cb;
   }
   int got = ask < free_cores ? ask : free_cores;
   if (got < 1) got = 1;
