@@ -463,6 +463,22 @@ static void test_errors(void **st) {
   mts_model_destroy(m);
   mts_graph_destroy(G);
   G = NULL;
+  /* a compile error names the layer and frees what was built */
+  start();
+  x = act(4, 1, 4, 6, 6);
+  y = conv(x, cst(-1, 1, 4, 4, 4, 3, 3), -1, 3, 1, 1, 1, 1, 1);
+  int f = mts_graph_add_tensor(G, NULL, MTS_F32, 2, (int64_t[]){1, 144});
+  assert_true(mts_graph_add_node(G, "flat", MTS_OP_RESHAPE, 1, &y, 1, &f, NULL) >= 0);
+  int cb = act(2, 1, 1); /* non-constant C that broadcasts: unsupported */
+  int z = gemm(f, cst(-1, 1, 2, 144, 3), cb, 0, 0, 1, 1);
+  int io[2] = {x, cb};
+  assert_int_equal(mts_graph_set_io(G, 2, io, 1, &z), 0);
+  m = NULL;
+  assert_int_equal(mts_model_compile(G, &o, &m), MTS_EUNSUPPORTED);
+  assert_null(m);
+  assert_non_null(strstr(mts_errmsg(), "Gemm"));
+  mts_graph_destroy(G);
+  G = NULL;
 }
 
 int main(void) {
