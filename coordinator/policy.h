@@ -32,6 +32,7 @@ typedef struct {
   int greedy;          /* work-conserving: ask for more of the free cores
                           while their core-time stays efficient (greedy_eff) */
   double greedy_eff;   /* least efficiency t(c0) c0 / (t(c) c) accepted */
+  int coarse;          /* granularity leans to whole-model blocks under load */
 } mts__velt_opts_t;
 
 int mts__velt_init(mts_sched_t *s, const mts__velt_opts_t *o, void **state);

@@ -23,11 +23,15 @@
  *   is left to others.  (Sim, veltair profile: a fair share free/waiting
  *   gave 0.79 at 16 cores where this gives 0.89; all free cores regardless
  *   of efficiency lost 10 points at 64 cores in one LLC domain.)
+ * - granularity: fine blocks (level 3) only while the machine is lightly
+ *   used; whole-model blocks as soon as queries compete for cores (a
+ *   started query otherwise loses its cores at block boundaries and waits
+ *   for them mid-way; see choose_level in policy_veltair.c).
  */
 #include "coordinator/policy.h"
 
 static int mts_init(mts_sched_t *s, void **state) {
-  mts__velt_opts_t o = {.fixed_level = 0, .versions = 1, .min_cores_div = -1, .margin = 0.8, .greedy = 1, .greedy_eff = 0.7};
+  mts__velt_opts_t o = {.fixed_level = 0, .versions = 1, .min_cores_div = -1, .margin = 0.8, .greedy = 1, .greedy_eff = 0.7, .coarse = 1};
   return mts__velt_init(s, &o, state);
 }
 

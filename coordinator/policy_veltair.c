@@ -218,6 +218,14 @@ static int choose_level(const mts_sched_t *s, const velt_t *v) {
   int level = 2;
   if (busy > 0.75 || cr > 0.25) level = 3;
   if ((busy > 0.9 && cr > 0.5) || backlog > (size_t)cfg->n_workers) level = 4;
+  if (v->o.coarse) {
+    /* mts: once other queries compete for the cores (half of them busy, or
+     * anyone waiting), a query that has started should not have to win
+     * cores again at every block boundary: whole-model blocks.  Sim,
+     * veltair profile, 16 cores at rate-scale 1.3: 0.78 -> 0.88; 64 cores
+     * in 4 domains at 5.2: 0.71 -> 0.90. */
+    level = busy > 0.5 || backlog > 0 ? MTS_GRAN_LEVELS : 3;
+  }
   return level;
 }
 
