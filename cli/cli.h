@@ -12,5 +12,11 @@ int mts_cli_export(int argc, char **argv);
 int mts_cli_serve(int argc, char **argv);
 /* mtserve sim: the scheduler on a modelled machine in virtual time (cli/sim_cmd.c). */
 int mts_cli_sim(int argc, char **argv);
+/* mtserve sweep: max load within QoS per policy, by bisection (cli/sweep_cmd.c). */
+int mts_cli_sweep(int argc, char **argv);
+/* mtserve report: tables and PNG plots of a results or sweep directory (cli/report_cmd.c). */
+int mts_cli_report(int argc, char **argv);
+/* mtserve trace: a workload's arrival schedule as CSV (cli/trace_cmd.c). */
+int mts_cli_trace(int argc, char **argv);
 
 #endif

@@ -15,7 +15,10 @@ static void usage(FILE *f) {
           "  serve    run the server under MPI: mpirun -np N mtserve serve --workload W\n"
           "  sim      simulate the scheduler on a modelled machine (virtual time)\n"
           "  run      run one model (zoo name or .onnx) outside MPI and time it\n"
-          "  export   write a zoo model as an ONNX file\n");
+          "  export   write a zoo model as an ONNX file\n"
+          "  sweep    find each policy's max load within QoS (sim or live MPI)\n"
+          "  report   print tables and draw plots of a results or sweep directory\n"
+          "  trace    write a workload's arrival schedule as CSV\n");
 }
 
 int main(int argc, char **argv) {
@@ -32,6 +35,9 @@ int main(int argc, char **argv) {
   if (!strcmp(cmd, "sim")) return mts_cli_sim(argc - 1, argv + 1);
   if (!strcmp(cmd, "run")) return mts_cli_run(argc - 1, argv + 1);
   if (!strcmp(cmd, "export")) return mts_cli_export(argc - 1, argv + 1);
+  if (!strcmp(cmd, "sweep")) return mts_cli_sweep(argc - 1, argv + 1);
+  if (!strcmp(cmd, "report")) return mts_cli_report(argc - 1, argv + 1);
+  if (!strcmp(cmd, "trace")) return mts_cli_trace(argc - 1, argv + 1);
   fprintf(stderr, "mtserve: unknown command '%s'\n", cmd);
   usage(stderr);
   return 2;

@@ -52,8 +52,63 @@ static const char builtin_tiny[] =
     "  ]\n"
     "}\n";
 
-static const char *const builtin_names[] = {"demo", "tiny", NULL};
-static const char *const builtin_texts[] = {builtin_demo, builtin_tiny};
+/* The evaluation workloads (README "Evaluation").  QoS targets are
+ * multiples of each model's solo latency on one query's cores, so the same
+ * file means the same thing on 2 or 64 cores; rates are written for this
+ * 2-core machine at a moderate load (about a third of its cores busy
+ * under fcfs) and `mtserve sweep` scales them.  Each mixes Poisson tenants
+ * with one bursty tenant (gamma gaps, CV > 1). */
+static const char builtin_light[] =
+    "{\n"
+    "  \"name\": \"light\",\n"
+    "  \"duration_s\": 30,\n"
+    "  \"warmup_s\": 2,\n"
+    "  \"seed\": 1,\n"
+    "  \"tenants\": [\n"
+    "    {\"name\": \"mobilenet_v2\", \"model\": \"mobilenet_v2\", \"qos_x_solo\": 5,\n"
+    "     \"arrival\": {\"process\": \"poisson\", \"rate_qps\": 20}},\n"
+    "    {\"name\": \"squeezenet1_1\", \"model\": \"squeezenet1_1\", \"qos_x_solo\": 5,\n"
+    "     \"arrival\": {\"process\": \"bursty\", \"rate_qps\": 20, \"cv\": 2}},\n"
+    "    {\"name\": \"googlenet\", \"model\": \"googlenet\", \"qos_x_solo\": 4,\n"
+    "     \"arrival\": {\"process\": \"poisson\", \"rate_qps\": 8}}\n"
+    "  ]\n"
+    "}\n";
+
+static const char builtin_medium[] =
+    "{\n"
+    "  \"name\": \"medium\",\n"
+    "  \"duration_s\": 30,\n"
+    "  \"warmup_s\": 2,\n"
+    "  \"seed\": 1,\n"
+    "  \"tenants\": [\n"
+    "    {\"name\": \"resnet50\", \"model\": \"resnet50\", \"qos_x_solo\": 4,\n"
+    "     \"arrival\": {\"process\": \"poisson\", \"rate_qps\": 2}},\n"
+    "    {\"name\": \"googlenet\", \"model\": \"googlenet\", \"qos_x_solo\": 4,\n"
+    "     \"arrival\": {\"process\": \"poisson\", \"rate_qps\": 5}},\n"
+    "    {\"name\": \"mobilenet_v2\", \"model\": \"mobilenet_v2\", \"qos_x_solo\": 5,\n"
+    "     \"arrival\": {\"process\": \"bursty\", \"rate_qps\": 15, \"cv\": 2}}\n"
+    "  ]\n"
+    "}\n";
+
+static const char builtin_heavy[] =
+    "{\n"
+    "  \"name\": \"heavy\",\n"
+    "  \"duration_s\": 30,\n"
+    "  \"warmup_s\": 2,\n"
+    "  \"seed\": 1,\n"
+    "  \"tenants\": [\n"
+    "    {\"name\": \"resnet50\", \"model\": \"resnet50\", \"qos_x_solo\": 4,\n"
+    "     \"arrival\": {\"process\": \"bursty\", \"rate_qps\": 2, \"cv\": 1.5}},\n"
+    "    {\"name\": \"vgg16\", \"model\": \"vgg16\", \"qos_x_solo\": 3,\n"
+    "     \"arrival\": {\"process\": \"poisson\", \"rate_qps\": 0.5}},\n"
+    "    {\"name\": \"bert_base\", \"model\": \"bert_base\", \"qos_x_solo\": 3,\n"
+    "     \"arrival\": {\"process\": \"poisson\", \"rate_qps\": 0.5}}\n"
+    "  ]\n"
+    "}\n";
+
+static const char *const builtin_names[] = {"demo", "tiny", "light", "medium", "heavy", NULL};
+static const char *const builtin_texts[] = {builtin_demo, builtin_tiny, builtin_light, builtin_medium,
+                                            builtin_heavy};
 
 static const char *const process_names[MTS_ARRIVAL_COUNT] = {
     [MTS_ARRIVAL_POISSON] = "poisson",
