@@ -200,7 +200,7 @@ static void test_builtins(void **state) {
     assert_string_equal(w->path, pseudo);
     mts_workload_destroy(w);
   }
-  assert_int_equal(n, 2);
+  assert_int_equal(n, 5);
 
   mts_workload_t *w = NULL;
   assert_int_equal(mts_workload_builtin("demo", &w), 0);
@@ -218,6 +218,24 @@ static void test_builtins(void **state) {
   assert_true(w->tenants[0].qos_ms == 20 && w->tenants[1].qos_ms == 20);
   assert_true(w->duration_s == 5 && w->warmup_s == 0.5);
   mts_workload_destroy(w);
+
+  /* The evaluation workloads: the issue's zoo models, QoS as multiples of
+   * solo latency, and one bursty tenant (CV > 1) each. */
+  static const char *const eval[3][4] = {{"light", "mobilenet_v2", "squeezenet1_1", "googlenet"},
+                                         {"medium", "resnet50", "googlenet", "mobilenet_v2"},
+                                         {"heavy", "resnet50", "vgg16", "bert_base"}};
+  for (int k = 0; k < 3; k++) {
+    assert_int_equal(mts_workload_builtin(eval[k][0], &w), 0);
+    assert_int_equal(w->n_tenants, 3);
+    int bursty = 0;
+    for (int t = 0; t < 3; t++) {
+      assert_string_equal(w->tenants[t].model, eval[k][t + 1]);
+      assert_true(w->tenants[t].qos_x_solo > 1 && w->tenants[t].qos_ms == 0);
+      bursty += w->tenants[t].arrival == MTS_ARRIVAL_BURSTY && w->tenants[t].cv > 1;
+    }
+    assert_int_equal(bursty, 1);
+    mts_workload_destroy(w);
+  }
 
   assert_int_equal(mts_workload_builtin("nope", &w), MTS_ENOTFOUND);
   assert_null(w);
@@ -238,7 +256,7 @@ static void test_open(void **state) {
   assert_null(w);
   assert_string_equal(mts_errmsg(),
                       "unknown workload 'demo-typo' (not a file; built-ins: "
-                      "demo, tiny)");
+                      "demo, tiny, light, medium, heavy)");
   /* looks like a file: reported as one */
   assert_int_equal(mts_workload_open("no/such/dir/w.json", &w), MTS_EIO);
   assert_string_equal(mts_errmsg(),
