@@ -4,6 +4,7 @@
  * and minimum latency and the achieved GFLOP/s.  Outside MPI; used to
  * compare against peers (ONNX Runtime) on the very same model. */
 #include <getopt.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -112,7 +113,10 @@ int mts_cli_run(int argc, char **argv) {
       rc = mts_seterr(MTS_ENOMEM, "input of %zu floats", n);
       goto out;
     }
-    for (size_t i = 0; i < n; i++) in[i] = (float)((i * 7919) % 1000) / 1000.0f - 0.5f;
+    /* the peer harness's and the workers' pattern (scripts/peer/README.md):
+     * x_i = ((i * 2654435761) mod 2^32) / 2^32 * 2 - 1, rounded once */
+    for (size_t i = 0; i < n; i++)
+      in[i] = (float)((double)(uint32_t)((uint32_t)i * 2654435761u) / 4294967296.0 * 2.0 - 1.0);
   }
   if ((rc = mts_ctx_set_input(ctx, 0, in, n))) goto out;
 
