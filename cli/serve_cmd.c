@@ -29,6 +29,7 @@ static void usage(FILE *f) {
           "  --cores-per-query K    cores per query for fcfs (default: the workload's, else 1)\n"
           "  --home llc|node        worker homes: LLC domains (default) or the whole node\n"
           "  --drop-hopeless        drop queries that can no longer meet their target\n"
+          "  --admission on|off     admission control (default: the policy's; mts: on)\n"
           "  --solo-iters N         iterations per model and core count when profiling (default 5)\n"
           "  --out DIR              results directory (default results/<timestamp>)\n"
           "  --stop-grace S         on SIGINT/SIGTERM, seconds to drain before dropping (default 0.5)\n"
@@ -46,7 +47,8 @@ static int parse(int argc, char **argv, mts_serve_opts_t *o, int rank) {
       {"seed", required_argument, 0, 's'},     {"cores-per-query", required_argument, 0, 'c'},
       {"home", required_argument, 0, 'H'},     {"drop-hopeless", no_argument, 0, 'D'},
       {"solo-iters", required_argument, 0, 'i'}, {"out", required_argument, 0, 'o'},
-      {"quiet", no_argument, 0, 'q'},          {"stop-grace", required_argument, 0, 'g'},          {"help", no_argument, 0, 'h'},
+      {"quiet", no_argument, 0, 'q'},          {"stop-grace", required_argument, 0, 'g'},
+      {"admission", required_argument, 0, 'A'},          {"help", no_argument, 0, 'h'},
       {0, 0, 0, 0}};
   FILE *err = rank == 0 ? stderr : fopen("/dev/null", "w");
   int rc = 0, c;
@@ -69,6 +71,14 @@ static int parse(int argc, char **argv, mts_serve_opts_t *o, int rank) {
       }
       break;
     case 'D': o->drop_hopeless = 1; break;
+    case 'A':
+      if (!strcmp(optarg, "on")) o->admission = 1;
+      else if (!strcmp(optarg, "off")) o->admission = -1;
+      else {
+        fprintf(err, "mtserve serve: --admission must be on or off, not '%s'\n", optarg);
+        rc = 2;
+      }
+      break;
     case 'q': o->quiet = 1; break;
     case 'd':
     case 'r':

@@ -32,4 +32,5 @@ const mts_policy_t mts__policy_fcfs = {
     .priority = fcfs_priority,
     .plan = fcfs_plan,
     .strict_order = 1,
+    .const_priority = 1, /* arrival time: the ready list stays a heap */
 };

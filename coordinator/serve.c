@@ -505,7 +505,11 @@ int mts_coordinator_main(const mts_serve_opts_t *o) {
     for (int c = 0; c < wk[i].n_home; c++)
       if (wk[i].home[c] + 1 > max_core) max_core = wk[i].home[c] + 1;
   }
+  double rate_qps[MTS_MAX_TENANTS];
+  for (int t = 0; t < w->n_tenants; t++) rate_qps[t] = w->tenants[t].rate_qps * (o->rate_scale > 0 ? o->rate_scale : 1.0);
   mts_sched_config_t sc = {
+      .tenant_rate_qps = rate_qps,
+      .admission = o->admission,
       .policy = policy,
       .cores_per_query = cpq,
       .drop_hopeless = o->drop_hopeless > 0,

@@ -23,6 +23,7 @@ typedef struct {
   uint64_t seed;             /* 0: the workload's */
   int cores_per_query;       /* 0: the workload's */
   int drop_hopeless;         /* -1: policy default */
+  int admission;             /* 0: policy default, 1 on, -1 off */
   int solo_iters;            /* solo-latency iterations per model and core count */
   int quiet;                 /* no live progress line */
   double stop_grace_s;       /* drain time after SIGINT/SIGTERM (default 0.5) */
