@@ -162,19 +162,6 @@ static void shutdown_all(int size, const char *reason) {
   for (int r = 1; r < size; r++) mts_msg_send(&m, r);
 }
 
-static int mkdir_p(const char *path) {
-  char buf[4096];
-  snprintf(buf, sizeof buf, "%s", path);
-  for (char *p = buf + 1; *p; p++) {
-    if (*p != '/') continue;
-    *p = 0;
-    if (mkdir(buf, 0755) != 0 && errno != EEXIST) return -1;
-    *p = '/';
-  }
-  if (mkdir(buf, 0755) != 0 && errno != EEXIST) return -1;
-  return 0;
-}
-
 /* Gives every worker a home.  "llc": the node's LLC domains are dealt out
  * round-robin (a worker gets several domains when there are more domains
  * than workers; several workers share a domain when there are fewer, and the
@@ -299,7 +286,7 @@ int mts_coordinator_main(const mts_serve_opts_t *o) {
     localtime_r(&now, &tm);
     strftime(out_dir, sizeof out_dir, "results/%Y%m%d-%H%M%S", &tm);
   }
-  if (mkdir_p(out_dir) != 0) {
+  if (mts_mkdir_p(out_dir) != 0) {
     fprintf(stderr, "mtserve serve: cannot create output directory %s: %s\n", out_dir, strerror(errno));
     shutdown_all(size, "bad output directory");
     exit_code = 2;

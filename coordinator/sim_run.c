@@ -14,19 +14,6 @@
 #include "coordinator/workload.h"
 #include "runtime/mts.h"
 
-static int mkdir_p(const char *path) {
-  char buf[4096];
-  snprintf(buf, sizeof buf, "%s", path);
-  for (char *p = buf + 1; *p; p++) {
-    if (*p != '/') continue;
-    *p = 0;
-    if (mkdir(buf, 0755) != 0 && errno != EEXIST) return -1;
-    *p = '/';
-  }
-  if (mkdir(buf, 0755) != 0 && errno != EEXIST) return -1;
-  return 0;
-}
-
 void mts_sim_result_free(mts_sim_result_t *r) {
   if (!r) return;
   free(r->queries);
@@ -188,7 +175,7 @@ int mts_sim_run(const mts_sim_opts_t *o, mts_sim_result_t *res) {
       .interference = o->model, .min_block_us = o->min_block_us, .fixed_gran = o->fixed_gran,
   };
   if ((rc = mts_sched_create(&sc, &sched)) != 0) goto out;
-  if (o->out_dir && mkdir_p(o->out_dir) != 0) {
+  if (o->out_dir && mts_mkdir_p(o->out_dir) != 0) {
     rc = mts_seterr(MTS_EIO, "cannot create output directory %s: %s", o->out_dir, strerror(errno));
     goto out;
   }

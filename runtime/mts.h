@@ -77,6 +77,10 @@ void *mts_xcalloc(size_t n, size_t size);
 void *mts_xrealloc(void *p, size_t n);
 char *mts_xstrdup(const char *s);
 
+/* Creates a directory and its missing parents (like mkdir -p); 0 or -1
+ * with errno set. */
+int mts_mkdir_p(const char *path);
+
 /* ---- clocks ----------------------------------------------------------- */
 /* Monotonic time in microseconds (CLOCK_MONOTONIC). */
 int64_t mts_now_us(void);
