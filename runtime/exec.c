@@ -306,13 +306,23 @@ static void plan_arena(mts_model_t *m) {
       order[j] = order[j - 1];
       order[j - 1] = t;
     }
+  /* a buffer inside another (in-place concat) is not placed itself: its
+   * outermost container must be live over its whole lifetime */
+  for (int i = 0; i < n; i++) {
+    const mts__buf_t *c = &m->bufs[i];
+    mts__buf_t *r = &m->bufs[i];
+    while (r->alias) r = &m->bufs[r->alias - 1];
+    if (c->first < r->first) r->first = c->first;
+    if (c->last > r->last) r->last = c->last;
+  }
   size_t total = 0;
   for (int oi = 0; oi < n; oi++) {
     mts__buf_t *b = &m->bufs[order[oi]];
+    if (b->alias) continue;
     size_t size = (b->size + 63) / 64 * 64;
     int ns = 0;
     for (int j = 0; j < n; j++) {
-      if (!placed[j]) continue;
+      if (!placed[j] || m->bufs[j].alias) continue;
       const mts__buf_t *o = &m->bufs[j];
       if (o->last < b->first || o->first > b->last) continue;
       sp[ns].off = o->off;
@@ -328,6 +338,13 @@ static void plan_arena(mts_model_t *m) {
     b->off = off;
     placed[order[oi]] = 1;
     if (off + size > total) total = off + size;
+  }
+  for (int i = 0; i < n; i++) {
+    size_t off = 0;
+    const mts__buf_t *r = &m->bufs[i];
+    if (!r->alias) continue;
+    for (; r->alias; r = &m->bufs[r->alias - 1]) off += r->alias_off;
+    m->bufs[i].off = r->off + off;
   }
   m->arena_size = total;
   free(order);

@@ -77,6 +77,9 @@ typedef struct {
   int first, last;          /* layer range that touches it */
   int last_use;             /* last node reading any tensor held in it */
   int pinned;               /* holds a graph input: never written in place */
+  int alias;                /* 1 + index of the buffer this one lies inside
+                               (an in-place concat's output), 0: placed alone */
+  size_t alias_off;         /* its byte offset inside that buffer */
 } mts__buf_t;
 
 typedef struct {

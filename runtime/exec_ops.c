@@ -435,6 +435,54 @@ out:
   return rc;
 }
 
+/* Concat without a copy: when every input is an activation whose buffer
+ * has no reader after this node, and each input's layout is exactly its
+ * slice of the output's layout (all dims before the axis 1, the same inner
+ * blocks, the same strides, no padding, slice starts on a block boundary),
+ * the input buffers are placed inside the output buffer (mts__buf_t.alias)
+ * and their producers write the concatenated tensor directly.  The layer
+ * then has no step.  Returns 1 when it does not apply. */
+static int concat_inplace(mts__cs_t *cs, const mts_node_t *n, int ax, const dnnl_memory_desc_t *srcs,
+                          const int *kinds, const int *ids, const dnnl_memory_desc_t *dst) {
+  const dnnl_blocking_desc_t *db = &dst->format_desc.blocking;
+  if (dst->format_kind != dnnl_blocked || dst->offset0 || dst->extra.flags) return 1;
+  for (int d = 0; d < dst->ndims; d++)
+    if (dst->padded_dims[d] != dst->dims[d] || (d < ax && dst->dims[d] != 1)) return 1;
+  int64_t blk = 1;
+  for (int k = 0; k < db->inner_nblks; k++)
+    if (db->inner_idxs[k] == ax) blk *= db->inner_blks[k];
+  size_t offs[MTS_MAX_INPUTS];
+  int64_t c0 = 0;
+  for (int i = 0; i < n->n_inputs; i++) {
+    const dnnl_memory_desc_t *x = &srcs[i];
+    const dnnl_blocking_desc_t *xb = &x->format_desc.blocking;
+    if (kinds[i] != MTS__REF_BUF || x->format_kind != dnnl_blocked || x->offset0 ||
+        x->extra.flags || x->ndims != dst->ndims || x->data_type != dst->data_type)
+      return 1;
+    const mts__buf_t *b = &cs->m->bufs[ids[i]];
+    if (b->pinned || b->alias || b->last_use > cs->node ||
+        b->size != dnnl_memory_desc_get_size(x))
+      return 1;
+    for (int j = 0; j < i; j++)
+      if (ids[j] == ids[i]) return 1;
+    if (xb->inner_nblks != db->inner_nblks || c0 % blk) return 1;
+    for (int k = 0; k < db->inner_nblks; k++)
+      if (xb->inner_idxs[k] != db->inner_idxs[k] || xb->inner_blks[k] != db->inner_blks[k])
+        return 1;
+    for (int d = 0; d < x->ndims; d++)
+      if (x->padded_dims[d] != x->dims[d] || (x->dims[d] > 1 && xb->strides[d] != db->strides[d]))
+        return 1;
+    offs[i] = (size_t)(c0 / blk * db->strides[ax]) * sizeof(float);
+    c0 += x->dims[ax];
+  }
+  int y = mts__set_output(cs, n->outputs[0], dst);
+  for (int i = 0; i < n->n_inputs; i++) {
+    cs->m->bufs[ids[i]].alias = y + 1;
+    cs->m->bufs[ids[i]].alias_off = offs[i];
+  }
+  return 0;
+}
+
 static int build_concat(mts__cs_t *cs, const mts_node_t *n) {
   const mts_graph_t *g = cs->g;
   const mts_tensor_t *Y = &g->tensors[n->outputs[0]];
@@ -450,6 +498,8 @@ static int build_concat(mts__cs_t *cs, const mts_node_t *n) {
   MTS__DNNL(dnnl_concat_primitive_desc_create(&pd, &dany, n->n_inputs, ax, srcs, NULL, cs->m->eng),
             n->name);
   dany = *dnnl_primitive_desc_query_md(pd, dnnl_query_dst_md, 0);
+  if (!getenv("MTS_NO_INPLACE_CONCAT") && !concat_inplace(cs, n, ax, srcs, kinds, ids, &dany))
+    goto out;
   mts__set_output(cs, n->outputs[0], &dany);
   mts__step_t *s = mts__add_step(cs, MTS__STEP_PRIM);
   s->remake = MTS__REMAKE_CONCAT;

@@ -14,6 +14,7 @@
 
 #include "ref_ops.h"
 #include "runtime/exec.h"
+#include "runtime/exec_int.h"
 #include "runtime/graph_int.h"
 #include "runtime/mts.h"
 
@@ -21,6 +22,9 @@
 
 static mts_graph_t *G;
 static int n_in, ins[MTS_MAX_INPUTS];
+/* >= 0: check_n asserts how many Concat layers compiled to no step (their
+ * inputs written in place into the output) */
+static int want_inplace_concats = -1;
 static uint64_t rng = 12345;
 
 static float urand(float lo, float hi) {
@@ -96,6 +100,13 @@ static void check_n(int n_out, const int *outs, float lo, float hi, float atol, 
   mts_compile_opts_t opts = {.n_core_counts = 2, .core_counts = {1, 2}};
   int rc = mts_model_compile(G, &opts, &m);
   if (rc) fail_msg("compile: %s", mts_errmsg());
+  if (want_inplace_concats >= 0) {
+    int noop = 0;
+    for (int l = 0; l < mts_model_n_layers(m); l++)
+      noop += mts_model_layer_op(m, l) == MTS_OP_CONCAT && m->layers[l].s0[0] == m->layers[l].s1[0];
+    assert_int_equal(noop, want_inplace_concats);
+    want_inplace_concats = -1;
+  }
   for (int k = 1; k <= 2; k++) {
     mts_ctx_t *c = NULL;
     assert_int_equal(mts_ctx_create(m, &c), 0);
@@ -356,6 +367,34 @@ static void test_concat_split(void **st) {
   check_n(3, outs, -1, 1, 0, 0);
 }
 
+/* Concat of convolution outputs (blocked layouts, channels in multiples of
+ * 8) is done in place; nested concats, a concat input read again later
+ * (copy), and a graph output as the last concat. */
+static void test_concat_inplace(void **st) {
+  (void)st;
+  start();
+  int x = act(4, 1, 4, 7, 7);
+  int a = conv(x, cst(-.3f, .3f, 4, 16, 4, 3, 3), cst(-1, 1, 1, 16), 3, 1, 1, 1, 1, 1);
+  int b = conv(x, cst(-.3f, .3f, 4, 8, 4, 1, 1), -1, 1, 1, 0, 0, 1, 1);
+  int c = conv(x, cst(-.3f, .3f, 4, 24, 4, 3, 3), -1, 3, 1, 1, 1, 1, 1);
+  mts_attr_t at = A0();
+  at.axis = 1;
+  int in[3] = {a, b, c};
+  int y = node(MTS_OP_CONCAT, 3, in, &at);                /* 48 channels, in place */
+  int d = conv(y, cst(-.3f, .3f, 4, 8, 48, 1, 1), -1, 1, 1, 0, 0, 1, 1);
+  int in2[2] = {y, d};
+  int z = node(MTS_OP_CONCAT, 2, in2, &at);               /* nested: y inside z */
+  int e = conv(z, cst(-.3f, .3f, 4, 16, 56, 1, 1), -1, 1, 1, 0, 0, 1, 1);
+  int in3[2] = {e, z};
+  int u = node(MTS_OP_CONCAT, 2, in3, &at);               /* z read by e first: in place */
+  mts_attr_t r = A0();
+  r.unary = MTS_UNARY_RELU;
+  int f = node(MTS_OP_UNARY, 1, &e, &r);                  /* e read after u: u copies */
+  int in4[2] = {u, f};
+  want_inplace_concats = 3;
+  check(node(MTS_OP_CONCAT, 2, in4, &at), -1, 1, 1e-4f, 1e-4f);
+}
+
 static void test_shape_ops(void **st) {
   (void)st;
   start(); /* slice: starts, ends, steps per axis, with a negative step */
@@ -489,6 +528,7 @@ int main(void) {
       cmocka_unit_test(test_matmul),   cmocka_unit_test(test_unary),
       cmocka_unit_test(test_binary),   cmocka_unit_test(test_binary_blocked),
       cmocka_unit_test(test_concat_split),
+      cmocka_unit_test(test_concat_inplace),
       cmocka_unit_test(test_shape_ops), cmocka_unit_test(test_norms),
       cmocka_unit_test(test_errors),
   };
