@@ -213,6 +213,27 @@ static int model_index(models_t *m, const char *name) {
   return m->n_models++;
 }
 
+/* Takes the solo profile (per layer and core count) from a Ready. */
+static void ready_profile(models_t *md, const Mts__Ready *r) {
+  for (size_t k = 0; k < r->n_models && (int)k < md->n_models; k++) {
+    const Mts__ModelInfo *mi = r->models[k];
+    int id = mi->id;
+    if (id < 0 || id >= md->n_models) continue;
+    mts_model_prof_t *p = &md->prof[id];
+    p->n_layers = (int)mi->n_layers;
+    p->n_cc = (int)mi->n_solo_us;
+    md->layer_us[id] = mts_xcalloc((size_t)p->n_layers * (size_t)p->n_cc + 1, sizeof(double));
+    md->layer_names[id] = mts_xcalloc((size_t)p->n_layers + 1, sizeof(char *));
+    for (int l = 0; l < p->n_layers; l++) {
+      md->layer_names[id][l] = mts_xstrdup(mi->layers[l]->name);
+      for (int c = 0; c < p->n_cc && c < (int)mi->layers[l]->n_solo_us; c++)
+        md->layer_us[id][l * p->n_cc + c] = mi->layers[l]->solo_us[c];
+    }
+    for (int c = 0; c < p->n_cc && c < MTS_SCHED_MAX_CC; c++) p->model_us[c] = mi->solo_us[c];
+    p->layer_us = md->layer_us[id];
+  }
+}
+
 static double cpu_ms_self(void) {
   struct rusage ru;
   getrusage(RUSAGE_SELF, &ru);
@@ -336,17 +357,26 @@ int mts_coordinator_main(const mts_serve_opts_t *o) {
   for (int i = 0; i < n_wk; i++)
     if (wk[i].n_home > max_home) max_home = wk[i].n_home;
 
-  /* Load on every worker; Ready back with the solo profile. */
-  {
-    Mts__ModelSpec specs[MTS_MAX_TENANTS], *sp[MTS_MAX_TENANTS];
-    for (int i = 0; i < md.n_models; i++) {
-      Mts__ModelSpec s0 = MTS__MODEL_SPEC__INIT;
-      specs[i] = s0;
-      specs[i].id = i;
-      specs[i].name = md.names[i];
-      sp[i] = &specs[i];
-    }
+  /* Load on every worker, then profile on one.  Solo latency is measured
+   * by a single worker (the largest home) after the others have finished
+   * compiling, so that no measurement shares its cores with other work. */
+  int prof_from = 0;
+  for (int i = 1; i < n_wk; i++)
+    if (wk[i].n_home > wk[prof_from].n_home) prof_from = i;
+  Mts__ModelSpec specs[MTS_MAX_TENANTS], *sp[MTS_MAX_TENANTS];
+  for (int i = 0; i < md.n_models; i++) {
+    Mts__ModelSpec s0 = MTS__MODEL_SPEC__INIT;
+    specs[i] = s0;
+    specs[i].id = i;
+    specs[i].name = md.names[i];
+    sp[i] = &specs[i];
+  }
+  if (!o->quiet) printf("mtserve: %d workers loading %d models, then profiling solo latency on rank %d...\n",
+                        n_wk, md.n_models, wk[prof_from].rank);
+  for (int phase = 0; phase < 2 && !exit_code; phase++) {
+    int sent = 0;
     for (int i = 0; i < n_wk; i++) {
+      if ((i == prof_from) != (phase == 1)) continue;
       Mts__Msg m = MTS__MSG__INIT;
       Mts__Load ld = MTS__LOAD__INIT;
       int32_t home[MTS_SCHED_MAX_HOME], cc[MTS_SCHED_MAX_HOME];
@@ -362,6 +392,7 @@ int mts_coordinator_main(const mts_serve_opts_t *o) {
       ld.n_core_counts = (size_t)wk[i].n_home;
       ld.core_counts = cc;
       ld.solo_iters = o->solo_iters > 0 ? o->solo_iters : 5;
+      ld.profile = phase == 1;
       ld.log_path = path;
       ld.seed = seed;
       ld.coord_host = my_host;
@@ -375,59 +406,35 @@ int mts_coordinator_main(const mts_serve_opts_t *o) {
         exit_code = 1;
         goto out;
       }
+      sent++;
     }
-  }
-  if (!o->quiet) printf("mtserve: %d workers loading %d models (profiling solo latency)...\n", n_wk, md.n_models);
-  int prof_from = -1; /* worker whose profile the scheduler uses: the largest home */
-  for (int got = 0, failed = 0; got < n_wk;) {
-    Mts__Msg *m = NULL;
-    int src = -1;
-    rc = mts_msg_wait(&m, &src, mts_now_us() + READY_TIMEOUT_US, 100, 2000);
-    if (rc <= 0) {
-      fprintf(stderr, "mtserve serve: %s\n", rc == 0 ? "timed out waiting for workers to load models" : mts_errmsg());
-      shutdown_all(size, "start-up failed");
-      exit_code = 1;
-      goto out;
-    }
-    if (m->body_case != MTS__MSG__BODY_READY) {
-      mts_msg_free(m);
-      continue;
-    }
-    got++;
-    Mts__Ready *r = m->ready;
-    wk_t *x = &wk[src - 1];
-    x->rings = r->ring;
-    if (!r->ok) {
-      if (!failed++) fprintf(stderr, "mtserve serve: workload %s: %s\n", w->path, r->error);
-      exit_code = 2;
-    } else {
-      x->load_ms = r->load_ms;
-      if (prof_from < 0 || x->n_home > wk[prof_from].n_home) {
-        prof_from = src - 1;
-        for (size_t k = 0; k < r->n_models && (int)k < md.n_models; k++) {
-          Mts__ModelInfo *mi = r->models[k];
-          int id = mi->id;
-          if (id < 0 || id >= md.n_models) continue;
-          mts_model_prof_t *p = &md.prof[id];
-          if (md.layer_names[id])
-            for (int l = 0; l < p->n_layers; l++) free(md.layer_names[id][l]);
-          free(md.layer_names[id]);
-          free(md.layer_us[id]);
-          p->n_layers = (int)mi->n_layers;
-          p->n_cc = (int)mi->n_solo_us;
-          md.layer_us[id] = mts_xcalloc((size_t)p->n_layers * (size_t)p->n_cc + 1, sizeof(double));
-          md.layer_names[id] = mts_xcalloc((size_t)p->n_layers + 1, sizeof(char *));
-          for (int l = 0; l < p->n_layers; l++) {
-            md.layer_names[id][l] = mts_xstrdup(mi->layers[l]->name);
-            for (int c = 0; c < p->n_cc && c < (int)mi->layers[l]->n_solo_us; c++)
-              md.layer_us[id][l * p->n_cc + c] = mi->layers[l]->solo_us[c];
-          }
-          for (int c = 0; c < p->n_cc && c < MTS_SCHED_MAX_CC; c++) p->model_us[c] = mi->solo_us[c];
-          p->layer_us = md.layer_us[id];
-        }
+    for (int got = 0, failed = 0; got < sent;) {
+      Mts__Msg *m = NULL;
+      int src = -1;
+      rc = mts_msg_wait(&m, &src, mts_now_us() + READY_TIMEOUT_US, 100, 2000);
+      if (rc <= 0) {
+        fprintf(stderr, "mtserve serve: %s\n", rc == 0 ? "timed out waiting for workers to load models" : mts_errmsg());
+        shutdown_all(size, "start-up failed");
+        exit_code = 1;
+        goto out;
       }
+      if (m->body_case != MTS__MSG__BODY_READY) {
+        mts_msg_free(m);
+        continue;
+      }
+      got++;
+      Mts__Ready *r = m->ready;
+      wk_t *x = &wk[src - 1];
+      x->rings = r->ring;
+      if (!r->ok) {
+        if (!failed++) fprintf(stderr, "mtserve serve: workload %s: %s\n", w->path, r->error);
+        exit_code = 2;
+      } else {
+        x->load_ms = r->load_ms;
+        if (src - 1 == prof_from) ready_profile(&md, r);
+      }
+      mts_msg_free(m);
     }
-    mts_msg_free(m);
   }
   if (exit_code) {
     shutdown_all(size, "model load failed");

@@ -157,6 +157,7 @@ static int load_models(worker_t *w, const Mts__Load *ld, Mts__Ready *rd, double 
       mi->layers[l] = li;
     }
     rd->models[k] = mi;
+    if (!ld->profile) continue; /* another worker profiles; timing now would disturb it */
     mts_ctx_t *ctx = NULL;
     if ((rc = ctx_take(w, k, &ctx)) != 0) return mts_seterr(rc, "model '%s': %s", wm->name, mts_errmsg());
     double *tot = mts_xcalloc((size_t)iters, sizeof(double));
