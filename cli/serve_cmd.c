@@ -30,7 +30,9 @@ static void usage(FILE *f) {
           "  --home llc|node        worker homes: LLC domains (default) or the whole node\n"
           "  --drop-hopeless        drop queries that can no longer meet their target\n"
           "  --admission on|off     admission control (default: the policy's; mts: on)\n"
-          "  --solo-iters N         iterations per model and core count when profiling (default 5)\n"
+          "  --queue-limit N        per tenant, at most N queries waiting to start (default: no limit)\n"
+          "  --reject newest|oldest with a full queue, drop the arriving query (default) or the oldest waiting\n"
+          "  --solo-iters N         iterations per model and core count when profiling (default 7)\n"
           "  --out DIR              results directory (default results/<timestamp>)\n"
           "  --stop-grace S         on SIGINT/SIGTERM, seconds to drain before dropping (default 0.5)\n"
           "  --quiet                no progress line or tables\n"
@@ -48,7 +50,8 @@ static int parse(int argc, char **argv, mts_serve_opts_t *o, int rank) {
       {"home", required_argument, 0, 'H'},     {"drop-hopeless", no_argument, 0, 'D'},
       {"solo-iters", required_argument, 0, 'i'}, {"out", required_argument, 0, 'o'},
       {"quiet", no_argument, 0, 'q'},          {"stop-grace", required_argument, 0, 'g'},
-      {"admission", required_argument, 0, 'A'},          {"help", no_argument, 0, 'h'},
+      {"admission", required_argument, 0, 'A'}, {"queue-limit", required_argument, 0, 'Q'},
+      {"reject", required_argument, 0, 'R'},          {"help", no_argument, 0, 'h'},
       {0, 0, 0, 0}};
   FILE *err = rank == 0 ? stderr : fopen("/dev/null", "w");
   int rc = 0, c;
@@ -94,17 +97,26 @@ static int parse(int argc, char **argv, mts_serve_opts_t *o, int rank) {
       else o->stop_grace_s = v;
       break;
     }
+    case 'R':
+      if (!strcmp(optarg, "oldest")) o->reject_oldest = 1;
+      else if (strcmp(optarg, "newest")) {
+        fprintf(err, "mtserve serve: --reject must be newest or oldest, not '%s'\n", optarg);
+        rc = 2;
+      }
+      break;
     case 's':
     case 'c':
+    case 'Q':
     case 'i': {
       long long v = strtoll(optarg, &end, 10);
       if (*end || v <= 0) {
         fprintf(err, "mtserve serve: --%s needs a positive integer, not '%s'\n",
-                c == 's' ? "seed" : c == 'c' ? "cores-per-query" : "solo-iters", optarg);
+                c == 's' ? "seed" : c == 'c' ? "cores-per-query" : c == 'Q' ? "queue-limit" : "solo-iters", optarg);
         rc = 2;
       }
       if (c == 's') o->seed = (uint64_t)v;
       else if (c == 'c') o->cores_per_query = (int)v;
+      else if (c == 'Q') o->queue_limit = (int)v;
       else o->solo_iters = (int)v;
       break;
     }

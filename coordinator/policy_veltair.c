@@ -280,7 +280,30 @@ int mts__velt_plan(const mts_sched_t *s, const mts_query_t *q, int free_cores, i
       break;
     }
   }
-  if (ask < 0) ask = cbest;
+  if (ask < 0) {
+    /* The block's share of the budget cannot be met.  Rather than the
+     * fastest count at any price (under overload every query is behind,
+     * and taking all cores for a few percent halves throughput), ask for
+     * the fewest cores that still meet the whole remaining slack, else the
+     * fewest within 5% of the fastest. */
+    for (int c = 1; c <= cap && ask < 0; c++) {
+      double tc = -1;
+      for (int ver = 0; ver < nv; ver++) {
+        double x = bt(vm, ver, a, L, c) * slow[ver];
+        if (tc < 0 || x < tc) tc = x;
+      }
+      if (tc <= left) ask = c;
+    }
+    for (int c = 1; c <= cbest && ask < 0; c++) {
+      double tc = -1;
+      for (int ver = 0; ver < nv; ver++) {
+        double x = bt(vm, ver, a, b, c) * slow[ver];
+        if (tc < 0 || x < tc) tc = x;
+      }
+      if (tc <= tbest * 1.05) ask = c;
+    }
+    if (ask < 0) ask = cbest;
+  }
   if (exact < 0 || exact > ask) exact = ask;
   if (v->o.greedy > 0 && free_cores > ask) {
     /* Idle cores help nobody: take more of the free cores while they stay

@@ -5,6 +5,7 @@
  * and a query stays on the worker that ran its first block. */
 #include "coordinator/sched.h"
 
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -236,12 +237,38 @@ static void ready_remove_at(mts_sched_t *s, size_t i) {
   s->heap_ok = 0;
 }
 
-void mts_sched_arrive(mts_sched_t *s, size_t qi, int64_t now_us) {
+static void drop_queued(mts_query_t *q, int reason, int64_t now_us) {
+  q->state = MTS_Q_DROPPED;
+  q->reason = reason;
+  q->done_us = now_us;
+}
+
+int mts_sched_arrive(mts_sched_t *s, size_t qi, int64_t now_us) {
   mts_query_t *q = &s->q[qi];
-  q->state = MTS_Q_PENDING;
   q->worker = -1;
   q->next_layer = 0;
+  if (s->cfg.queue_limit > 0) {
+    /* The ready list is short when queues are bounded: scan it. */
+    int queued = 0;
+    size_t oldest = SIZE_MAX;
+    for (size_t i = 0; i < s->n_ready; i++) {
+      const mts_query_t *o = &s->q[s->ready[i]];
+      if (o->tenant != q->tenant || o->first_start_us >= 0) continue;
+      queued++;
+      if (oldest == SIZE_MAX || o->arrival_us < s->q[s->ready[oldest]].arrival_us) oldest = i;
+    }
+    if (queued >= s->cfg.queue_limit) {
+      if (!s->cfg.reject_oldest) {
+        drop_queued(q, MTS_REASON_QUEUE_FULL, now_us);
+        return 0;
+      }
+      drop_queued(&s->q[s->ready[oldest]], MTS_REASON_QUEUE_FULL, now_us);
+      ready_remove_at(s, oldest);
+    }
+  }
+  q->state = MTS_Q_PENDING;
   ready_push(s, qi, now_us);
+  return 1;
 }
 
 /* q leaves the live set: its worker holds one context fewer. */

@@ -81,6 +81,8 @@ typedef struct {
   /* Optional (zero/NULL: defaults), used by the policies beyond fcfs. */
   const double *tenant_rate_qps; /* per tenant: static partitions by rate x solo time (NULL: equal) */
   int admission;                 /* admission control: 0 policy default, 1 on, -1 off */
+  int queue_limit;               /* per tenant: queries waiting to start (0: unbounded) */
+  int reject_oldest;             /* full queue: drop the oldest waiting query, not the newcomer */
   const mts_interf_model_t *interference; /* NULL: MTS_INTERF_K_* */
   double min_block_us;           /* veltair: shortest block (0: 500 us) */
   int fixed_gran;                /* veltair/mts: 0 adaptive, 1..MTS_GRAN_LEVELS fixed level */
@@ -146,8 +148,12 @@ int mts_sched_create(const mts_sched_config_t *cfg, mts_sched_t **out);
 void mts_sched_destroy(mts_sched_t *s);
 void mts_sched_set_queries(mts_sched_t *s, mts_query_t *q, size_t n);
 
-/* A query (already in the table at index qi, state PENDING) arrived. */
-void mts_sched_arrive(mts_sched_t *s, size_t qi, int64_t now_us);
+/* A query (already in the table at index qi) arrived.  With a queue limit,
+ * a tenant holding queue_limit queries that have not started yet rejects
+ * one: the newcomer (returns 0, query DROPPED with reason QUEUE_FULL) or,
+ * with reject_oldest, its oldest waiting query (returns 1).  Returns 1 when
+ * qi was admitted. */
+int mts_sched_arrive(mts_sched_t *s, size_t qi, int64_t now_us);
 /* The block of query qi running on its worker ended (ok = 0: failed).
  * Frees its cores; updates the query (next_layer, state COMPLETED when the
  * last layer ran, FAILED with reason WORKER_ERROR when !ok). */

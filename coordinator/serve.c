@@ -39,7 +39,7 @@ typedef struct {
   int n_home;
   int home[MTS_SCHED_MAX_HOME];
   double load_ms;
-  double cpu_ms, wall_ms, busy_ms;
+  double cpu_ms, wall_ms, busy_ms, max_rss_mb;
   int64_t blocks;
   int said_bye;
 } wk_t;
@@ -391,7 +391,7 @@ int mts_coordinator_main(const mts_serve_opts_t *o) {
       ld.models = sp;
       ld.n_core_counts = (size_t)wk[i].n_home;
       ld.core_counts = cc;
-      ld.solo_iters = o->solo_iters > 0 ? o->solo_iters : 5;
+      ld.solo_iters = o->solo_iters > 0 ? o->solo_iters : 7;
       ld.profile = phase == 1;
       ld.log_path = path;
       ld.seed = seed;
@@ -503,6 +503,8 @@ int mts_coordinator_main(const mts_serve_opts_t *o) {
   for (int t = 0; t < w->n_tenants; t++) rate_qps[t] = w->tenants[t].rate_qps * (o->rate_scale > 0 ? o->rate_scale : 1.0);
   mts_sched_config_t sc = {
       .tenant_rate_qps = rate_qps,
+      .queue_limit = o->queue_limit,
+      .reject_oldest = o->reject_oldest,
       .admission = o->admission,
       .policy = policy,
       .cores_per_query = cpq,
@@ -582,6 +584,7 @@ int mts_coordinator_main(const mts_serve_opts_t *o) {
       x->busy_ms = m->bye->busy_ms;
       x->cpu_ms = m->bye->cpu_ms;
       x->wall_ms = m->bye->wall_ms;
+      x->max_rss_mb = m->bye->max_rss_mb;
       x->said_bye = 1;
       got++;
     }
@@ -608,6 +611,13 @@ int mts_coordinator_main(const mts_serve_opts_t *o) {
     json_object_set_new(extra, "conflicts", json_integer(mts_sched_conflicts(sched)));
     json_object_set_new(extra, "decide_us_p50", json_real(res.decide_us_p50));
     json_object_set_new(extra, "decide_us_p99", json_real(res.decide_us_p99));
+    {
+      struct rusage ru;
+      getrusage(RUSAGE_SELF, &ru);
+      json_object_set_new(extra, "coordinator_max_rss_mb", json_real((double)ru.ru_maxrss / 1024.0));
+    }
+    json_object_set_new(extra, "queue_limit", json_integer(o->queue_limit));
+    json_object_set_new(extra, "reject", json_string(o->reject_oldest ? "oldest" : "newest"));
     json_object_set_new(extra, "coordinator_cpu_pct", json_real(res.run_s > 0 ? coord_cpu_ms / (res.run_s * 10.0) : 0));
     int total_cores = 0;
     double busy = 0;
@@ -623,6 +633,7 @@ int mts_coordinator_main(const mts_serve_opts_t *o) {
       json_object_set_new(x, "blocks", json_integer(wk[i].blocks));
       json_object_set_new(x, "busy_core_ms", json_real(wk[i].busy_ms));
       json_object_set_new(x, "cpu_pct", json_real(wk[i].wall_ms > 0 ? 100.0 * wk[i].cpu_ms / wk[i].wall_ms : 0));
+      json_object_set_new(x, "max_rss_mb", json_real(wk[i].max_rss_mb));
       json_array_append_new(wa, x);
       busy += wk[i].busy_ms;
     }

@@ -24,6 +24,8 @@ typedef struct {
   int cores_per_query;       /* 0: the workload's */
   int drop_hopeless;         /* -1: policy default */
   int admission;             /* 0: policy default, 1 on, -1 off */
+  int queue_limit;           /* per tenant, queries waiting to start (0: unbounded) */
+  int reject_oldest;         /* full queue: drop the oldest waiting, not the newcomer */
   int solo_iters;            /* solo-latency iterations per model and core count */
   int quiet;                 /* no live progress line */
   double stop_grace_s;       /* drain time after SIGINT/SIGTERM (default 0.5) */

@@ -220,6 +220,36 @@ static void test_random_invariants(void **state) {
   }
 }
 
+/* Bounded queues: a tenant with queue_limit queries waiting to start
+ * rejects the newcomer, or its oldest waiting query with reject_oldest;
+ * other tenants and started queries are unaffected. */
+static void test_queue_limit(void **state) {
+  (void)state;
+  for (int oldest = 0; oldest < 2; oldest++) {
+    fx_t *f = fx_new(1, 0, 0);
+    mts_sched_destroy(f->s);
+    f->cfg.queue_limit = 2;
+    f->cfg.reject_oldest = oldest;
+    assert_int_equal(mts_sched_create(&f->cfg, &f->s), 0);
+    mts_decision_t d[8];
+    arrive(f, 0, 0);
+    arrive(f, 1, 0);
+    assert_int_equal(mts_sched_decide(f->s, 2, d, 8), 2); /* both start: queue empty again */
+    size_t a = arrive(f, 3, 0), b = arrive(f, 4, 0);
+    size_t c = arrive(f, 5, 0);                           /* third waiting of tenant 0 */
+    size_t other = arrive(f, 6, 1);                       /* tenant 1 has its own queue */
+    assert_int_equal(f->q[other].state, MTS_Q_PENDING);
+    size_t victim = oldest ? a : c;
+    assert_int_equal(f->q[victim].state, MTS_Q_DROPPED);
+    assert_int_equal(f->q[victim].reason, MTS_REASON_QUEUE_FULL);
+    assert_int_equal(f->q[oldest ? c : a].state, MTS_Q_PENDING);
+    assert_int_equal(f->q[b].state, MTS_Q_PENDING);
+    assert_int_equal(mts_sched_n_waiting(f->s), 3);
+    assert_int_equal(mts_sched_check(f->s), 0);
+    fx_free(f);
+  }
+}
+
 static void test_unknown_policy(void **state) {
   (void)state;
   fx_t *f = fx_new(1, 0, 0);
@@ -241,6 +271,7 @@ int main(void) {
       cmocka_unit_test(test_worker_lost_and_failure),
       cmocka_unit_test(test_drop_waiting_and_abort),
       cmocka_unit_test(test_random_invariants),
+      cmocka_unit_test(test_queue_limit),
       cmocka_unit_test(test_unknown_policy),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
