@@ -368,7 +368,7 @@ int mts_model_compile(mts_graph_t *g, const mts_compile_opts_t *opts, mts_model_
   int saved_threads = omp_get_max_threads();
   /* quiet unless the user asks for oneDNN's trace explicitly */
   if (!getenv("ONEDNN_VERBOSE") && !getenv("DNNL_VERBOSE")) dnnl_set_verbose(0);
-  if ((rc = mts_graph_toposort(g)) || (rc = mts_graph_optimize(g))) return rc;
+  if ((rc = mts_graph_toposort(g)) || (rc = mts__graph_optimize_exec(g))) return rc;
 
   mts_model_t *m = mts_xcalloc(1, sizeof *m);
   m->name = mts_xstrdup(g->name);

@@ -7,6 +7,9 @@
 
 /* Shape inference of one node (inputs must have shapes). */
 int mts__infer_node(mts_graph_t *g, int ni);
+/* mts_graph_optimize plus rewrites only the executor understands (MatMul
+ * with a bias input); the result may not be exportable as ONNX. */
+int mts__graph_optimize_exec(mts_graph_t *g);
 /* Numpy broadcast of two shapes; -1 when incompatible. */
 int mts__broadcast(int na, const int64_t *a, int nb, const int64_t *b,
                    int *nout, int64_t *out);

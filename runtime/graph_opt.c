@@ -9,7 +9,9 @@
  *  4. fuse a residual Add into a Conv/Gemm/MatMul as a "sum" post-op when
  *     the other operand is computed before that node (the executor then
  *     accumulates into the other operand's buffer, in place when legal);
- *  5. fuse eltwise-able unary ops (Relu, Clip, ...) as post-ops.
+ *  5. fuse eltwise-able unary ops (Relu, Clip, ...) as post-ops;
+ *  6. for the executor only (mts__graph_optimize_exec): a bias Add after a
+ *     MatMul with constant weights becomes the MatMul's third input.
  *
  * Also: decomposed LayerNorm (ReduceMean, Sub, Pow, ReduceMean, Add, Sqrt,
  * Div, Mul, Add) and erf-GELU chains become single nodes.
@@ -346,6 +348,36 @@ static int fuse_add(mts_graph_t *g, char *dead, int ai) {
   return 1;
 }
 
+/* MatMul(x, W) + b with constant W and a constant b that varies only along
+ * the last dim (a Linear layer as PyTorch exports it for rank > 2) -> the
+ * MatMul carries b as a third input, its bias; only for the executor
+ * (mts__graph_optimize_exec), since ONNX's MatMul has no bias input.  Lets
+ * a following activation or residual Add fuse as a post-op too. */
+static int fuse_bias(mts_graph_t *g, char *dead, int ai) {
+  mts_node_t *ad = &g->nodes[ai];
+  const mts_tensor_t *Y = &g->tensors[ad->outputs[0]];
+  for (int k = 0; k < 2; k++) {
+    int t = ad->inputs[k], c = ad->inputs[1 - k];
+    if (!is_const(g, c) || g->tensors[c].dtype != MTS_F32 || !same_shape(&g->tensors[t], Y))
+      continue;
+    const mts_tensor_t *C = &g->tensors[c];
+    int64_t N = Y->dims[Y->ndim - 1];
+    if (C->ndim < 1 || C->ndim > Y->ndim || C->dims[C->ndim - 1] != N || mts_tensor_numel(C) != N)
+      continue;
+    int p = fusable_producer(g, dead, t);
+    if (p < 0) continue;
+    mts_node_t *pn = &g->nodes[p];
+    if (pn->op != MTS_OP_MATMUL || pn->n_inputs != 2 || pn->n_post || !is_const(g, pn->inputs[1]))
+      continue;
+    pn->inputs[pn->n_inputs++] = c;
+    pn->outputs[0] = ad->outputs[0];
+    g->tensors[ad->outputs[0]].producer = p;
+    dead[ai] = 1;
+    return 1;
+  }
+  return 0;
+}
+
 static int fuse_unary(mts_graph_t *g, char *dead, int ui) {
   mts_node_t *un = &g->nodes[ui];
   if (!mts__unary_is_eltwise(un->attr.unary)) return 0;
@@ -615,7 +647,7 @@ static int drop_identity(mts_graph_t *g, char *dead, int ii) {
   return 1;
 }
 
-int mts_graph_optimize(mts_graph_t *g) {
+static int optimize(mts_graph_t *g, int exec) {
   int rc = mts_graph_infer_shapes(g);
   if (rc) return rc;
   char *dead = mts_xcalloc((size_t)g->n_nodes + 1, 1);
@@ -642,7 +674,7 @@ int mts_graph_optimize(mts_graph_t *g) {
     int r = 0;
     if (op == MTS_OP_BATCHNORM) r = fold_bn(g, dead, i);
     else if (op == MTS_OP_BINARY && g->nodes[i].attr.binary == MTS_BINARY_ADD)
-      r = fuse_add(g, dead, i);
+      r = (exec && fuse_bias(g, dead, i)) || fuse_add(g, dead, i);
     else if (op == MTS_OP_UNARY) r = fuse_unary(g, dead, i);
     if (r < 0) {
       rc = r;
@@ -667,3 +699,7 @@ out:
   free(dead);
   return rc;
 }
+
+int mts_graph_optimize(mts_graph_t *g) { return optimize(g, 0); }
+
+int mts__graph_optimize_exec(mts_graph_t *g) { return optimize(g, 1); }
