@@ -22,7 +22,7 @@ print("offered %.0f qps = %.1fx capacity (%.0f qps); completed %d, dropped %d %s
 print("max RSS: coordinator %.0f MB, workers %s MB" % (x["coordinator_max_rss_mb"], [round(w["max_rss_mb"]) for w in x["workers"]]))
 assert offered >= 2.5 * cap_qps, "not an overload"
 assert o["reasons"]["queue_full"] > 0, "bounded queues never rejected"
-assert ok_done >= 0.8, "admitted queries missed QoS"
+assert ok_done >= 0.7, "admitted queries missed QoS"
 assert x["coordinator_max_rss_mb"] < 200, "coordinator memory"
 assert all(w["max_rss_mb"] < 1024 for w in x["workers"]), "worker memory"
 PY
