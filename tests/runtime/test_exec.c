@@ -25,6 +25,8 @@ static int n_in, ins[MTS_MAX_INPUTS];
 /* >= 0: check_n asserts how many Concat layers compiled to no step (their
  * inputs written in place into the output) */
 static int want_inplace_concats = -1;
+/* > 0: check_n asserts the compiled model's layer count (fusions happened) */
+static int want_layers = 0;
 static uint64_t rng = 12345;
 
 static float urand(float lo, float hi) {
@@ -33,6 +35,8 @@ static float urand(float lo, float hi) {
 }
 
 static void start(void) {
+  want_layers = 0;
+  want_inplace_concats = -1;
   assert_int_equal(mts_graph_create("t", &G), 0);
   n_in = 0;
 }
@@ -100,6 +104,10 @@ static void check_n(int n_out, const int *outs, float lo, float hi, float atol, 
   mts_compile_opts_t opts = {.n_core_counts = 2, .core_counts = {1, 2}};
   int rc = mts_model_compile(G, &opts, &m);
   if (rc) fail_msg("compile: %s", mts_errmsg());
+  if (want_layers > 0) {
+    assert_int_equal(mts_model_n_layers(m), want_layers);
+    want_layers = 0;
+  }
   if (want_inplace_concats >= 0) {
     int noop = 0;
     for (int l = 0; l < mts_model_n_layers(m); l++)
@@ -262,6 +270,13 @@ static void test_gemm(void **st) {
   check(gemm(a, cst(-.5f, .5f, 2, 8, 6), c, 0, 0, 1, 1), -1, 1, 1e-4f, 1e-4f);
 }
 
+static int binary(int bop, int x, int y) {
+  mts_attr_t a = A0();
+  a.binary = bop;
+  int in[2] = {x, y};
+  return node(MTS_OP_BINARY, 2, in, &a);
+}
+
 static void test_matmul(void **st) {
   (void)st;
   start();
@@ -271,6 +286,18 @@ static void test_matmul(void **st) {
   in[0] = act(3, 2, 7, 16);
   in[1] = cst(-.3f, .3f, 2, 16, 12);
   check(node(MTS_OP_MATMUL, 2, in, NULL), -1, 1, 1e-4f, 1e-4f);
+  start(); /* seq-first Linear: [S,1,K] @ [1,K,N] + b, Relu, residual: one layer */
+  mts_attr_t r = A0();
+  r.unary = MTS_UNARY_RELU;
+  int res = act(3, 5, 1, 12);
+  res = node(MTS_OP_UNARY, 1, &res, &r);
+  in[0] = act(3, 5, 1, 16);
+  in[1] = cst(-.3f, .3f, 3, 1, 16, 12);
+  int y = node(MTS_OP_MATMUL, 2, in, NULL);
+  y = binary(MTS_BINARY_ADD, cst(-1, 1, 3, 1, 1, 12), y);
+  y = binary(MTS_BINARY_ADD, res, y);
+  want_layers = 2; /* the residual operand is computed by its own layer */
+  check(node(MTS_OP_UNARY, 1, &y, &r), -1, 1, 1e-4f, 1e-4f);
   start(); /* broadcast in both operands */
   in[0] = act(4, 1, 3, 4, 5);
   in[1] = act(4, 2, 1, 5, 6);
@@ -297,12 +324,6 @@ static void test_unary(void **st) {
   }
 }
 
-static int binary(int bop, int x, int y) {
-  mts_attr_t a = A0();
-  a.binary = bop;
-  int in[2] = {x, y};
-  return node(MTS_OP_BINARY, 2, in, &a);
-}
 
 static void test_binary(void **st) {
   (void)st;
