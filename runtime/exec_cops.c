@@ -89,6 +89,17 @@ static void c_slice(const mts__step_t *s, void *const *p) {
   const float *x = p[0];
   float *y = p[1];
   int64_t n = numel(c->ndim[1], c->dims[1]);
+  if (nd >= 1 && sp[nd - 1] == 1) { /* unit step innermost: copy whole rows */
+    int64_t row = c->dims[1][nd - 1];
+    if (row <= 0) return;
+    for (int64_t r = 0; r < n / row; r++) {
+      int64_t off = st[nd - 1];
+      for (int d = 0; d < nd - 1; d++) off += (st[d] + idx[d] * sp[d]) * xs[d];
+      memcpy(y + r * row, x + off, (size_t)row * sizeof(float));
+      if (nd > 1) next_idx(nd - 1, c->dims[1], idx);
+    }
+    return;
+  }
   for (int64_t i = 0; i < n; i++) {
     int64_t off = 0;
     for (int d = 0; d < nd; d++) off += (st[d] + idx[d] * sp[d]) * xs[d];

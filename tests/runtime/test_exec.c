@@ -427,6 +427,13 @@ static void test_shape_ops(void **st) {
   int y = node(MTS_OP_SLICE, 1, &x, &a);
   assert_int_equal(G->tensors[y].dims[1], 4); /* 8,6,4,2 */
   check(y, -1, 1, 0, 0);
+  start(); /* unit innermost step (row copies): x[:, 1:9:3, 2:5] */
+  x = act(3, 4, 10, 6);
+  int64_t v2[9] = {0, 1, 2, 4, 9, 5, 1, 3, 1};
+  memcpy(a.ints, v2, sizeof v2);
+  y = node(MTS_OP_SLICE, 1, &x, &a);
+  assert_int_equal(G->tensors[y].dims[2], 3);
+  check(y, -1, 1, 0, 0);
   start(); /* transpose */
   x = act(4, 2, 3, 4, 5);
   a = A0();
