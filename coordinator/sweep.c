@@ -39,6 +39,8 @@ typedef struct {
   FILE *points;
   double rate_sum;      /* offered qps at scale 1 (generated tenants) */
   int seq;              /* point counter (mpi directory names) */
+  char wl_path[8192];   /* mpi: the workload file the points run (QoS fixed in ms) */
+  double qos_ms[MTS_MAX_TENANTS];
 } ctx_t;
 
 static int mkdir_p(const char *path) {
@@ -156,7 +158,7 @@ static int run_mpi(ctx_t *c, const char *policy, uint64_t seed, double scale, co
   argv[k++] = c->exe;
   argv[k++] = "serve";
   argv[k++] = "--workload";
-  argv[k++] = o->workload;
+  argv[k++] = c->wl_path[0] ? c->wl_path : o->workload;
   argv[k++] = "--policy";
   argv[k++] = policy;
   argv[k++] = "--rate-scale";
@@ -273,6 +275,74 @@ static int search(ctx_t *c, const char *policy, uint64_t seed, double start, dou
   return 0;
 }
 
+/* Live runs resolve "qos_x_solo" from the solo profile each run measures,
+ * and on a shared machine that measurement moves from run to run (the same
+ * model measured 8 ms in one run and 17 ms in the next here), which would
+ * move the target between the points and policies being compared.  So one
+ * short calibration run resolves the targets once and every point runs
+ * DIR/workload.json: the workload with those targets in ms. */
+static int calibrate(ctx_t *c, const char *policy) {
+  const mts_sweep_opts_t *o = c->o;
+  mts_sweep_opts_t short_o = *o;
+  ctx_t cc = *c;
+  char dir[8192], path[8192];
+  point_t pt;
+  json_error_t je;
+  int rc;
+  short_o.duration_s = o->duration_s > 0 && o->duration_s < 3 ? o->duration_s : 3;
+  cc.o = &short_o;
+  snprintf(dir, sizeof dir, "%s/calibration", o->out_dir);
+  if ((rc = run_mpi(&cc, policy, o->seed0, o->start_scale, dir, &pt))) return rc;
+  if (snprintf(path, sizeof path, "%s/summary.json", dir) >= (int)sizeof path)
+    return mts_seterr(MTS_EINVAL, "path too long: %s", dir);
+  json_t *r = json_load_file(path, 0, &je), *v;
+  if (!r) return mts_seterr(MTS_EIO, "%s: %s", path, je.text);
+  size_t i;
+  json_array_foreach(json_object_get(r, "tenants"), i, v) {
+    if ((int)i < c->w->n_tenants) c->qos_ms[i] = json_number_value(json_object_get(v, "qos_ms"));
+  }
+  json_decref(r);
+  /* The workload again, with every target in ms. */
+  const mts_workload_t *w = c->w;
+  static const char *const proc[] = {"poisson", "bursty", "trace"};
+  json_t *root = json_object(), *ts = json_array();
+  json_object_set_new(root, "name", json_string(w->name));
+  json_object_set_new(root, "duration_s", json_real(w->duration_s));
+  json_object_set_new(root, "warmup_s", json_real(w->warmup_s));
+  json_object_set_new(root, "seed", json_integer((json_int_t)w->seed));
+  json_object_set_new(root, "cores_per_query", json_integer(w->cores_per_query));
+  if (w->trace) json_object_set_new(root, "trace", json_string(w->trace));
+  for (int t = 0; t < w->n_tenants; t++) {
+    const mts_tenant_t *tn = &w->tenants[t];
+    json_t *o2 = json_object(), *a = json_object();
+    if (!(c->qos_ms[t] > 0)) {
+      json_decref(root);
+      json_decref(ts);
+      json_decref(o2);
+      json_decref(a);
+      return mts_seterr(MTS_EPARSE, "%s: tenant %s has no resolved qos_ms", path, tn->name);
+    }
+    json_object_set_new(o2, "name", json_string(tn->name));
+    json_object_set_new(o2, "model", json_string(tn->model));
+    json_object_set_new(o2, "qos_ms", json_real(c->qos_ms[t]));
+    json_object_set_new(a, "process", json_string(proc[tn->arrival]));
+    if (tn->arrival != MTS_ARRIVAL_TRACE) json_object_set_new(a, "rate_qps", json_real(tn->rate_qps));
+    if (tn->arrival == MTS_ARRIVAL_BURSTY) json_object_set_new(a, "cv", json_real(tn->cv));
+    json_object_set_new(o2, "arrival", a);
+    json_array_append_new(ts, o2);
+  }
+  json_object_set_new(root, "tenants", ts);
+  snprintf(c->wl_path, sizeof c->wl_path, "%s/workload.json", o->out_dir);
+  rc = json_dump_file(root, c->wl_path, JSON_INDENT(1)) ? mts_seterr(MTS_EIO, "cannot write %s", c->wl_path) : 0;
+  json_decref(root);
+  if (!rc && !o->quiet) {
+    fprintf(stderr, "sweep: QoS targets from the calibration run (%s):", dir);
+    for (int t = 0; t < w->n_tenants; t++) fprintf(stderr, " %s %.1f ms", w->tenants[t].name, c->qos_ms[t]);
+    fprintf(stderr, "\n");
+  }
+  return rc;
+}
+
 static int split_policies(const char *list, char names[][32], int *n) {
   *n = 0;
   const char *p = list;
@@ -331,6 +401,13 @@ static int write_meta(ctx_t *c, char pol[][32], int np) {
   json_object_set_new(m, "offered_qps_at_scale_1", json_real(c->rate_sum));
   json_object_set_new(m, "tol", json_real(o->tol));
   json_object_set_new(m, "max_bisect", json_integer(o->max_bisect));
+  if (c->wl_path[0]) {
+    json_t *q = json_object();
+    for (int t = 0; t < c->w->n_tenants; t++) json_object_set_new(q, c->w->tenants[t].name, json_real(c->qos_ms[t]));
+    json_object_set_new(m, "qos_ms", q);
+    json_object_set_new(m, "qos_from", json_string("calibration/summary.json (targets fixed in ms for every point: "
+                                                   "workload.json)"));
+  }
   if (c->mpi) {
     json_object_set_new(m, "ranks", json_integer(o->ranks));
     json_object_set_new(m, "home", json_string(o->home_mode ? o->home_mode : "llc"));
@@ -431,6 +508,9 @@ int mts_sweep_run(const mts_sweep_opts_t *o_in) {
   }
   fprintf(c.points, "policy,seed,phase,rate_scale,offered_qps,satisfaction,worst_tenant,worst_satisfaction,pass,"
                     "mean_ms,p99_ms,arrived,completed,dropped,core_utilisation\n");
+
+  if (c.mpi && (rc = calibrate(&c, pol[0]))) goto out;
+  if (c.mpi && (rc = write_meta(&c, pol, np))) goto out;
 
   /* 1. The search, policy by policy; seeds after the first start near the
    *    previous answer. */
