@@ -35,6 +35,11 @@ static void usage(FILE *f) {
           "  --solo-iters N         iterations per model and core count when profiling (default 7)\n"
           "  --out DIR              results directory (default results/<timestamp>)\n"
           "  --stop-grace S         on SIGINT/SIGTERM, seconds to drain before dropping (default 0.5)\n"
+          "  --block-timeout S      a block running longer than max(S, 10x predicted) means its worker is\n"
+          "                         hung or dead: its queries fail, it gets no more work (default 5)\n"
+          "  --inject-fault KIND:RANK[:AFTER]\n"
+          "                         testing: worker RANK fails its AFTER-th block (default 5) with KIND =\n"
+          "                         error (block error), alloc (context allocation), hang, or exit\n"
           "  --quiet                no progress line or tables\n"
           "  -h, --help             this help\n"
           "\n"
@@ -51,7 +56,8 @@ static int parse(int argc, char **argv, mts_serve_opts_t *o, int rank) {
       {"solo-iters", required_argument, 0, 'i'}, {"out", required_argument, 0, 'o'},
       {"quiet", no_argument, 0, 'q'},          {"stop-grace", required_argument, 0, 'g'},
       {"admission", required_argument, 0, 'A'}, {"queue-limit", required_argument, 0, 'Q'},
-      {"reject", required_argument, 0, 'R'},          {"help", no_argument, 0, 'h'},
+      {"reject", required_argument, 0, 'R'},   {"block-timeout", required_argument, 0, 'T'},
+      {"inject-fault", required_argument, 0, 'F'},          {"help", no_argument, 0, 'h'},
       {0, 0, 0, 0}};
   FILE *err = rank == 0 ? stderr : fopen("/dev/null", "w");
   int rc = 0, c;
@@ -83,17 +89,20 @@ static int parse(int argc, char **argv, mts_serve_opts_t *o, int rank) {
       }
       break;
     case 'q': o->quiet = 1; break;
+    case 'F': o->inject_fault = optarg; break;
     case 'd':
     case 'r':
+    case 'T':
     case 'g': {
       double v = strtod(optarg, &end);
       if (*end || !(v > 0)) {
         fprintf(err, "mtserve serve: --%s needs a positive number, not '%s'\n",
-                c == 'd' ? "duration" : c == 'r' ? "rate-scale" : "stop-grace", optarg);
+                c == 'd' ? "duration" : c == 'r' ? "rate-scale" : c == 'T' ? "block-timeout" : "stop-grace", optarg);
         rc = 2;
       }
       if (c == 'd') o->duration_s = v;
       else if (c == 'r') o->rate_scale = v;
+      else if (c == 'T') o->block_timeout_s = v;
       else o->stop_grace_s = v;
       break;
     }

@@ -11,6 +11,7 @@ typedef struct {
   mts_query_t *q;
   size_t n, cap;
   int64_t *expect;            /* predicted end of the running block per query */
+  int64_t *sent;              /* dispatch time of the running block per query */
   size_t *run;                /* queries dispatched and maybe still running */
   size_t n_run, cap_run;
 } table_t;
@@ -20,6 +21,7 @@ static size_t table_add(table_t *t) {
     t->cap = t->cap ? t->cap * 2 : 1024;
     t->q = mts_xrealloc(t->q, t->cap * sizeof *t->q);
     t->expect = mts_xrealloc(t->expect, t->cap * sizeof *t->expect);
+    t->sent = mts_xrealloc(t->sent, t->cap * sizeof *t->sent);
   }
   memset(&t->q[t->n], 0, sizeof *t->q);
   t->expect[t->n] = -1;
@@ -70,6 +72,7 @@ int mts_engine_run(const mts_engine_config_t *cfg, mts_sched_t *s,
   tab.cap = cfg->n_arrivals + 1;
   tab.q = mts_xmalloc(tab.cap * sizeof *tab.q);
   tab.expect = mts_xmalloc(tab.cap * sizeof *tab.expect);
+  tab.sent = mts_xmalloc(tab.cap * sizeof *tab.sent);
   mts_sched_set_queries(s, tab.q, 0);
 
   for (;;) {
@@ -114,6 +117,7 @@ int mts_engine_run(const mts_engine_config_t *cfg, mts_sched_t *s,
       for (int i = 0; i < nd; i++) {
         if (dec[i].kind != MTS_DEC_DISPATCH) continue;
         tab.expect[dec[i].query] = now + (int64_t)dec[i].predicted_us;
+        tab.sent[dec[i].query] = now;
         if (tab.n_run == tab.cap_run) {
           tab.cap_run = tab.cap_run ? tab.cap_run * 2 : 64;
           tab.run = mts_xrealloc(tab.run, tab.cap_run * sizeof *tab.run);
@@ -151,6 +155,18 @@ int mts_engine_run(const mts_engine_config_t *cfg, mts_sched_t *s,
         tab.run[i] = tab.run[--tab.n_run];
         continue;
       }
+      if (cfg->block_timeout_s > 0) {
+        double limit = 10.0 * (double)(tab.expect[qi] - tab.sent[qi]);
+        if (limit < cfg->block_timeout_s * 1e6) limit = cfg->block_timeout_s * 1e6;
+        if ((double)(now - tab.sent[qi]) > limit) {
+          int wk = tab.q[qi].worker;
+          MTS_LOG(MTS_LOG_WARN, "worker %d: block of query %zu overran %.0f ms: worker lost", wk, qi, limit / 1e3);
+          if (res->n_lost < MTS_SCHED_MAX_WORKERS) res->lost[res->n_lost++] = wk;
+          if (t->lost) t->lost(t->impl, wk);
+          mts_sched_worker_lost(s, wk, now);
+          continue; /* qi is no longer running: the scan drops it */
+        }
+      }
       if (expect < 0 || tab.expect[qi] < expect) expect = tab.expect[qi];
       i++;
     }
@@ -187,6 +203,7 @@ out:
   res->queries = tab.q;
   res->n_queries = tab.n;
   free(tab.expect);
+  free(tab.sent);
   free(tab.run);
   free(dec);
   free(lat);

@@ -35,6 +35,9 @@ typedef struct {
    * running block (< 0 when none run): a transport may sleep coarsely before
    * it and poll finely after it.  Negative on transport errors. */
   int (*wait)(void *impl, int64_t deadline_us, int64_t expect_us, mts_completion_ev_t *ev);
+  /* Optional: the engine gave up on a worker (a block overran its
+   * timeout); the transport stops expecting anything from it. */
+  void (*lost)(void *impl, int worker);
 } mts_transport_t;
 
 typedef struct {
@@ -51,7 +54,11 @@ typedef struct {
    * running and waiting queries get stop_grace_s to finish, then they are
    * dropped with reason "shutdown". */
   volatile int *stop;
-  double stop_grace_s;              /* rewrite one line (\r) twice a second; else a line every 5 s */
+  double stop_grace_s;
+  /* A block running longer than max(block_timeout_s, 10 x its prediction)
+   * means its worker hung or died: the worker is declared lost, its queries
+   * fail (reason worker_lost) and it gets no more work.  0: never. */
+  double block_timeout_s;              /* rewrite one line (\r) twice a second; else a line every 5 s */
 } mts_engine_config_t;
 
 typedef struct {
@@ -61,6 +68,8 @@ typedef struct {
   int64_t events;
   double run_s;                  /* wall (or virtual) run time */
   int stopped;                   /* the run was stopped early (cfg->stop) */
+  int n_lost;                    /* workers declared lost */
+  int lost[MTS_SCHED_MAX_WORKERS];
   double arrivals_until_s;       /* end of the arrival window actually served */
   char error[512];               /* transport error, if the run stopped on one */
 } mts_engine_result_t;

@@ -42,6 +42,7 @@ typedef struct {
   double cpu_ms, wall_ms, busy_ms, max_rss_mb;
   int64_t blocks;
   int said_bye;
+  int lost;            /* declared lost during the run (hung or dead) */
 } wk_t;
 
 typedef struct {
@@ -104,6 +105,18 @@ static int tr_dispatch(void *impl, const mts_decision_t *d, const mts_query_t *q
   m.body_case = MTS__MSG__BODY_DISPATCH;
   m.dispatch = &di;
   return mts_msg_send(&m, t->wk[d->worker].rank);
+}
+
+/* A worker overran a block: it is hung or dead.  On this host it is killed
+ * (a hung rank would otherwise hold up everyone's MPI_Finalize; mpirun's
+ * --enable-recovery, which scripts/mpirun passes, lets the job go on). */
+static void tr_lost(void *impl, int worker) {
+  mpi_tr_t *t = impl;
+  wk_t *x = &t->wk[worker];
+  x->lost = 1;
+  if (x->ring && x->pid > 0) kill(x->pid, SIGKILL);
+  fprintf(stderr, "mtserve serve: worker rank %d (%s, pid %d) stopped answering: its queries fail, it gets no more work\n",
+          x->rank, x->host, x->pid);
 }
 
 static int tr_wait(void *impl, int64_t deadline, int64_t expect, mts_completion_ev_t *ev) {
@@ -279,6 +292,22 @@ int mts_coordinator_main(const mts_serve_opts_t *o) {
     shutdown_all(size, "bad arguments");
     return 2;
   }
+  /* --inject-fault KIND:RANK[:AFTER] */
+  char fault_kind[16] = "";
+  int fault_rank = -1, fault_after = 5;
+  if (o->inject_fault) {
+    int n = 0;
+    if (sscanf(o->inject_fault, "%15[a-z]:%d%n", fault_kind, &fault_rank, &n) != 2 ||
+        (o->inject_fault[n] && sscanf(o->inject_fault + n, ":%d", &fault_after) != 1) ||
+        (strcmp(fault_kind, "error") && strcmp(fault_kind, "alloc") && strcmp(fault_kind, "hang") &&
+         strcmp(fault_kind, "exit")) ||
+        fault_rank < 1 || fault_rank >= size || fault_after < 1) {
+      fprintf(stderr, "mtserve serve: --inject-fault '%s': expected KIND:RANK[:AFTER] with KIND error, alloc, "
+                      "hang or exit, RANK a worker (1..%d), AFTER >= 1\n", o->inject_fault, size - 1);
+      shutdown_all(size, "bad arguments");
+      return 2;
+    }
+  }
   if ((rc = mts_workload_open(o->workload, &w)) != 0) {
     fprintf(stderr, "mtserve serve: %s\n", mts_errmsg());
     shutdown_all(size, "bad workload");
@@ -398,6 +427,10 @@ int mts_coordinator_main(const mts_serve_opts_t *o) {
       ld.coord_host = my_host;
       ld.coord_pid = have_bell ? (int32_t)getpid() : 0;
       ld.ring = wk[i].ring;
+      if (fault_rank == wk[i].rank) {
+        ld.fault = fault_kind;
+        ld.fault_after = fault_after;
+      }
       m.body_case = MTS__MSG__BODY_LOAD;
       m.load = &ld;
       if ((rc = mts_msg_send(&m, wk[i].rank)) != 0) {
@@ -552,11 +585,12 @@ int mts_coordinator_main(const mts_serve_opts_t *o) {
   tr.size = size;
   tr.all_ring = 1;
   for (int i = 0; i < n_wk; i++) tr.all_ring &= wk[i].rings && have_bell;
-  mts_transport_t transport = {.impl = &tr, .now = tr_now, .dispatch = tr_dispatch, .wait = tr_wait};
+  mts_transport_t transport = {.impl = &tr, .now = tr_now, .dispatch = tr_dispatch, .wait = tr_wait, .lost = tr_lost};
   mts_engine_config_t ec = {
       .w = w, .qos_us = qos_us, .tenant_model = tenant_model, .arrivals = arr, .n_arrivals = n_arr,
       .duration_s = duration, .warmup_s = warmup, .grace_s = 10.0,
       .stop = &stop_flag, .stop_grace_s = o->stop_grace_s > 0 ? o->stop_grace_s : 0.5,
+      .block_timeout_s = o->block_timeout_s > 0 ? o->block_timeout_s : 5.0,
       .progress = o->quiet ? NULL : stdout, .progress_tty = isatty(fileno(stdout)) && !getenv("CI"),
   };
   rc = mts_engine_run(&ec, sched, &transport, &res);
@@ -570,15 +604,17 @@ int mts_coordinator_main(const mts_serve_opts_t *o) {
   shutdown_all(size, res.stopped ? "stopped by signal" : "run finished");
   /* after a signal, mpirun's SIGKILL is near: do not wait long */
   int64_t bye_deadline = mts_now_us() + (res.stopped ? BYE_TIMEOUT_US / 20 : BYE_TIMEOUT_US);
-  for (int got = 0; got < n_wk;) {
+  int n_live = 0;
+  for (int i = 0; i < n_wk; i++) n_live += !wk[i].lost;
+  for (int got = 0; got < n_live;) {
     Mts__Msg *m = NULL;
     int src = -1;
     rc = mts_msg_wait(&m, &src, bye_deadline, 50, 2000);
     if (rc <= 0) {
-      fprintf(stderr, "mtserve serve: %d worker(s) did not confirm shutdown\n", n_wk - got);
+      fprintf(stderr, "mtserve serve: %d worker(s) did not confirm shutdown\n", n_live - got);
       break;
     }
-    if (m->body_case == MTS__MSG__BODY_BYE && src >= 1 && src < size) {
+    if (m->body_case == MTS__MSG__BODY_BYE && src >= 1 && src < size && !wk[src - 1].lost) {
       wk_t *x = &wk[src - 1];
       x->blocks = m->bye->blocks;
       x->busy_ms = m->bye->busy_ms;
@@ -617,6 +653,8 @@ int mts_coordinator_main(const mts_serve_opts_t *o) {
       json_object_set_new(extra, "coordinator_max_rss_mb", json_real((double)ru.ru_maxrss / 1024.0));
     }
     json_object_set_new(extra, "queue_limit", json_integer(o->queue_limit));
+    json_object_set_new(extra, "workers_lost", json_integer(res.n_lost));
+    json_object_set_new(extra, "inject_fault", o->inject_fault ? json_string(o->inject_fault) : json_null());
     json_object_set_new(extra, "reject", json_string(o->reject_oldest ? "oldest" : "newest"));
     json_object_set_new(extra, "coordinator_cpu_pct", json_real(res.run_s > 0 ? coord_cpu_ms / (res.run_s * 10.0) : 0));
     int total_cores = 0;
@@ -634,6 +672,7 @@ int mts_coordinator_main(const mts_serve_opts_t *o) {
       json_object_set_new(x, "busy_core_ms", json_real(wk[i].busy_ms));
       json_object_set_new(x, "cpu_pct", json_real(wk[i].wall_ms > 0 ? 100.0 * wk[i].cpu_ms / wk[i].wall_ms : 0));
       json_object_set_new(x, "max_rss_mb", json_real(wk[i].max_rss_mb));
+      json_object_set_new(x, "lost", json_boolean(wk[i].lost));
       json_array_append_new(wa, x);
       busy += wk[i].busy_ms;
     }

@@ -29,6 +29,8 @@ typedef struct {
   int solo_iters;            /* solo-latency iterations per model and core count */
   int quiet;                 /* no live progress line */
   double stop_grace_s;       /* drain time after SIGINT/SIGTERM (default 0.5) */
+  double block_timeout_s;    /* a block overrunning max(this, 10x predicted) loses its worker (default 5) */
+  const char *inject_fault;  /* "KIND:RANK[:AFTER]", KIND = error|alloc|hang|exit (testing) */
 } mts_serve_opts_t;
 
 /* Runs rank 0; MPI must be initialised.  Returns the exit code. */

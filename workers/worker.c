@@ -1,6 +1,7 @@
 /* worker.c — a worker rank (see worker.h). */
 #include "workers/worker.h"
 
+#include <errno.h>
 #include <omp.h>
 #include <signal.h>
 #include <stdlib.h>
@@ -51,7 +52,41 @@ typedef struct {
   double busy_core_ms;
   double *layer_us;       /* scratch, max layers */
   int max_layers;
+  char fault[16];         /* injected fault (--inject-fault), "" for none */
+  int fault_after;        /* ... at this block number (1-based) */
+  int coord_pid;          /* coordinator on this host: watched, 0 if remote */
 } worker_t;
+
+/* The coordinator died (same host only): nothing will shut us down. */
+static int coordinator_gone(const worker_t *w) {
+  return w->coord_pid > 0 && kill(w->coord_pid, 0) != 0 && errno == ESRCH;
+}
+
+/* Injected faults (off unless --inject-fault names this rank): make the
+ * block fail, fail a context allocation, hang, or exit abruptly — for the
+ * coordinator's fault handling and its tests.  Returns 1 with err filled
+ * when the block must fail; hangs and exits do not return. */
+static int inject_fault(worker_t *w, char *err, size_t n) {
+  if (!w->fault[0] || w->blocks + 1 != w->fault_after) return 0;
+  if (!strcmp(w->fault, "error")) {
+    snprintf(err, n, "injected fault: block failed");
+    return 1;
+  }
+  if (!strcmp(w->fault, "alloc")) {
+    snprintf(err, n, "injected fault: cannot allocate a query context (out of memory)");
+    return 1;
+  }
+  if (!strcmp(w->fault, "hang")) {
+    MTS_LOG(MTS_LOG_WARN, "injected fault: hanging");
+    while (!coordinator_gone(w)) mts_sleep_us(100000);
+    _exit(1);
+  }
+  if (!strcmp(w->fault, "exit")) {
+    MTS_LOG(MTS_LOG_WARN, "injected fault: exiting");
+    _exit(3);
+  }
+  return 0;
+}
 
 static double cpu_ms(void) {
   struct rusage ru;
@@ -252,6 +287,10 @@ static int run_block(worker_t *w, const Mts__Dispatch *d, int64_t recv_us) {
     snprintf(err, sizeof err, "bad layer range [%d, %d) of %d", d->first, d->last, nl);
     goto reply;
   }
+  if (inject_fault(w, err, sizeof err)) {
+    w->blocks++;
+    goto reply;
+  }
   li = live_find(w, d->query);
   if (li < 0) {
     if (w->n_live == MAX_QUERIES) {
@@ -369,8 +408,16 @@ int mts_worker_main(int rank) {
   int64_t nap_max = 2000; /* before Load: nothing urgent */
   for (;;) {
     Mts__Msg *m = NULL;
-    rc = mts_msg_wait(&m, NULL, -1, WORKER_IDLE_MIN_US, nap_max);
+    rc = mts_msg_wait(&m, NULL, mts_now_us() + 1000000, WORKER_IDLE_MIN_US, nap_max);
     int64_t recv_us = mts_now_us();
+    if (rc == 0) {
+      if (coordinator_gone(w)) {
+        fprintf(stderr, "mtserve worker %d: the coordinator (pid %d) is gone; exiting\n", rank, w->coord_pid);
+        exit_code = 1;
+        break;
+      }
+      continue;
+    }
     if (rc < 0) {
       fprintf(stderr, "mtserve worker %d: %s\n", rank, mts_errmsg());
       exit_code = 1;
@@ -399,8 +446,14 @@ int mts_worker_main(int rank) {
       double load_ms = 0;
       /* Same host: ring the coordinator's doorbell, sleep on ours if it rings. */
       mts_doorbell_unlink_own(); /* the coordinator attached before sending Load */
-      if (ld->coord_host && !strcmp(ld->coord_host, topo->host) && ld->coord_pid > 0)
+      if (ld->coord_host && !strcmp(ld->coord_host, topo->host) && ld->coord_pid > 0) {
         rd.ring = mts_doorbell_attach(0, ld->coord_pid) == 0;
+        w->coord_pid = ld->coord_pid;
+      }
+      if (ld->fault && ld->fault[0]) {
+        snprintf(w->fault, sizeof w->fault, "%s", ld->fault);
+        w->fault_after = ld->fault_after > 0 ? ld->fault_after : 1;
+      }
       mts_msg_set_all_ring(ld->ring);
       w->n_home = 0;
       for (size_t i = 0; i < ld->n_home_cores && i < MTS_MAX_CORES; i++) w->home[w->n_home++] = ld->home_cores[i];
@@ -419,6 +472,7 @@ int mts_worker_main(int rank) {
       if (ld->log_path && ld->log_path[0] && rc == 0) {
         w->log = fopen(ld->log_path, "w");
         if (!w->log) MTS_LOG(MTS_LOG_WARN, "cannot write %s", ld->log_path);
+        else setvbuf(w->log, NULL, _IOLBF, 0); /* a line per block survives a crash */
       }
       r.body_case = MTS__MSG__BODY_READY;
       r.ready = &rd;
