@@ -108,8 +108,9 @@ static int tr_dispatch(void *impl, const mts_decision_t *d, const mts_query_t *q
 }
 
 /* A worker overran a block: it is hung or dead.  On this host it is killed
- * (a hung rank would otherwise hold up everyone's MPI_Finalize; mpirun's
- * --enable-recovery, which scripts/mpirun passes, lets the job go on). */
+ * (a hung rank would otherwise hold up everyone's MPI_Finalize).  Under
+ * mpirun --enable-recovery the job goes on without it; otherwise mpirun
+ * aborts the job and our SIGTERM handler ends the run with a report. */
 static void tr_lost(void *impl, int worker) {
   mpi_tr_t *t = impl;
   wk_t *x = &t->wk[worker];

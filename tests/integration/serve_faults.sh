@@ -3,9 +3,12 @@
 # failed context allocation fails exactly that query (reason worker_error)
 # and serving goes on; a worker that hangs or exits is declared lost after
 # --block-timeout, its queries fail (reason worker_lost), the other worker
-# keeps serving, and the run ends normally with a complete report.
+# keeps serving, and the run ends normally with a complete report (under
+# mpirun --enable-recovery); without recovery a dead worker aborts the job,
+# and the coordinator still writes a balanced report and exits non-zero.
 MTSERVE=$1
 source "$(dirname "$0")/common.sh"
+export MTS_MPI_RECOVERY=1
 for fault in error:1:60 alloc:1:60 hang:1:60 exit:1:60; do
   kind=${fault%%:*}
   serve 3 --workload tiny --duration 3 --block-timeout 1 --inject-fault "$fault" --out "$TMP/$kind" --quiet
@@ -35,4 +38,9 @@ print("%s: %d queries, %d completed, %d failed %s, workers lost %d" % (kind, len
 PY
   grep -q "injected fault\|stopped answering" "$TMP/err" || fail "$fault: no message about the fault"
 done
+unset MTS_MPI_RECOVERY
+serve 3 --workload tiny --duration 3 --block-timeout 1 --inject-fault exit:1:60 --out "$TMP/norecovery" --quiet
+[ "$RC" -ne 0 ] || fail "exit without recovery: exit status 0"
+python3 "$ROOT/tests/integration/check_run.py" "$TMP/norecovery" --expect-workers 2 || fail "exit without recovery: report"
+echo "exit without recovery: mpirun exited $RC, report complete"
 echo "serve_faults: ok"
