@@ -197,5 +197,7 @@ int mts__bind_output(mts__cs_t *cs, const mts_node_t *n, const dnnl_memory_desc_
 int mts__build_conv(mts__cs_t *cs, const mts_node_t *n);
 /* exec_cops.c */
 int mts__build_cop(mts__cs_t *cs);
+/* MaxPool over an aBcd8b input as a tuned C loop; 1 when not applicable. */
+int mts__build_maxpool8(mts__cs_t *cs, const dnnl_memory_desc_t *smd, int sk, int sid);
 
 #endif

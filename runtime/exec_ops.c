@@ -118,6 +118,10 @@ static int build_pool(mts__cs_t *cs, const mts_node_t *n) {
   dnnl_alg_kind_t alg = dnnl_pooling_max;
   int sk, sid;
   if ((rc = mts__tensor_ref(cs, n->inputs[0], &sk, &sid, &smd))) goto out;
+  if (n->op == MTS_OP_MAXPOOL && !getenv("MTS_DNNL_MAXPOOL") &&
+      (rc = mts__build_maxpool8(cs, &smd, sk, sid)) != 1)
+    goto out;
+  rc = 0;
   dims_of(yd, Y);
   for (int s = 0; s < nsp; s++) {
     if (n->op == MTS_OP_GLOBAL_AVGPOOL) {

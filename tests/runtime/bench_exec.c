@@ -1,7 +1,7 @@
 /* bench_exec.c — benchmark of the executor on a zoo model: compile time for
  * core counts {1,2}, then median/min latency at 1 and 2 threads.
  * Usage: bench_exec [MODEL] [ITERS]   (default resnet50, 30)
- * Env: MTS_PROFILE=1 per-layer times; MTS_VERSIONS=1 compile and time every
+ * Env: MTS_PROFILE=1 per-layer times (=2: at 2 threads); MTS_VERSIONS=1 compile and time every
  * version index; MTS_NOPIN=1 leave threads unpinned. */
 #include <stdio.h>
 #include <stdlib.h>
@@ -80,11 +80,11 @@ int main(int argc, char **argv) {
                mts_model_version_name(m, 2, v < mts_model_n_versions(m, 2, 1) ? v : 0));
       }
   }
-  if (getenv("MTS_PROFILE")) { /* per-layer times at 1 thread, slowest first */
-    int nl = mts_model_n_layers(m);
+  if (getenv("MTS_PROFILE")) { /* per-layer times at 1 (MTS_PROFILE=2: 2) threads, slowest first */
+    int nl = mts_model_n_layers(m), pk = atoi(getenv("MTS_PROFILE")) == 2 ? 2 : 1;
     double *lu = calloc((size_t)nl, sizeof *lu), *acc = calloc((size_t)nl, sizeof *acc);
     for (int i = 0; i < 5; i++) {
-      mts_model_run(m, c, 0, nl, 1, 0, lu);
+      mts_model_run(m, c, 0, nl, pk, 0, lu);
       for (int l = 0; l < nl; l++) acc[l] += lu[l] / 5;
     }
     double by_op[MTS_OP_COUNT] = {0};

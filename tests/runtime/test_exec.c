@@ -27,6 +27,9 @@ static int n_in, ins[MTS_MAX_INPUTS];
 static int want_inplace_concats = -1;
 /* > 0: check_n asserts the compiled model's layer count (fusions happened) */
 static int want_layers = 0;
+/* >= 0: check_n asserts how many MaxPool layers run as C steps (the tuned
+ * blocked-layout loop) */
+static int want_c_maxpools = -1;
 static uint64_t rng = 12345;
 
 static float urand(float lo, float hi) {
@@ -37,6 +40,7 @@ static float urand(float lo, float hi) {
 static void start(void) {
   want_layers = 0;
   want_inplace_concats = -1;
+  want_c_maxpools = -1;
   assert_int_equal(mts_graph_create("t", &G), 0);
   n_in = 0;
 }
@@ -107,6 +111,12 @@ static void check_n(int n_out, const int *outs, float lo, float hi, float atol, 
   if (want_layers > 0) {
     assert_int_equal(mts_model_n_layers(m), want_layers);
     want_layers = 0;
+  }
+  if (want_c_maxpools >= 0) {
+    int nc = 0;
+    for (int l = 0; l < mts_model_n_layers(m); l++)
+      nc += mts_model_layer_op(m, l) == MTS_OP_MAXPOOL && m->steps[m->layers[l].s0[0]].kind == MTS__STEP_C;
+    assert_int_equal(nc, want_c_maxpools);
   }
   if (want_inplace_concats >= 0) {
     int noop = 0;
@@ -221,6 +231,24 @@ static int pool(mts_op_t op, int x, int k, int s, int pb, int pe, int ceil, int 
   a.ceil_mode = ceil;
   a.count_include_pad = incl;
   return node(op, 1, &x, &a);
+}
+
+/* MaxPool on a convolution's blocked output (the C loop): borders, the
+ * 4-wide interior, ceil mode, channels padded to 8, batch 2, stride 1/2/3. */
+static void test_maxpool_blocked(void **st) {
+  (void)st;
+  static const int cases[][8] = {
+      /* N, C, H, W, k, s, pad, ceil */
+      {1, 16, 14, 14, 3, 2, 0, 1}, {2, 12, 13, 17, 3, 1, 1, 0}, {1, 8, 23, 9, 2, 2, 0, 0},
+      {1, 24, 31, 29, 3, 2, 1, 1}, {1, 8, 20, 20, 5, 3, 2, 1}, {2, 20, 6, 5, 3, 1, 1, 1},
+  };
+  for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+    const int *c = cases[i];
+    start();
+    int x = conv(act(4, c[0], 4, c[2], c[3]), cst(-.3f, .3f, 4, c[1], 4, 1, 1), -1, 1, 1, 0, 0, 1, 1);
+    want_c_maxpools = 1;
+    check(pool(MTS_OP_MAXPOOL, x, c[4], c[5], c[6], c[6], c[7], 0), -1, 1, 1e-5f, 1e-5f);
+  }
 }
 
 static void test_pool(void **st) {
@@ -557,6 +585,7 @@ int main(void) {
       cmocka_unit_test(test_binary),   cmocka_unit_test(test_binary_blocked),
       cmocka_unit_test(test_concat_split),
       cmocka_unit_test(test_concat_inplace),
+      cmocka_unit_test(test_maxpool_blocked),
       cmocka_unit_test(test_shape_ops), cmocka_unit_test(test_norms),
       cmocka_unit_test(test_errors),
   };
