@@ -178,10 +178,107 @@ static void plain_rank(dnnl_memory_desc_t *md, int r, const mts_tensor_t *T) {
   mts__plain_md(md, r, d);
 }
 
+/* A fully-connected layer (Gemm, or MatMul with constant weights shared by
+ * every batch) as a 1x1 convolution over a 1-D "image" of M pixels in nwc
+ * layout: [1, K, M] nwc is the row-major [M, K] activation itself, and the
+ * output [1, N, M] nwc the row-major [M, N], so no reorder is needed.
+ * oneDNN 2.6's jit_1x1 AVX2 convolution (blocked weights) beats its f32
+ * gemm here: 128x768x3072 6.8 vs 7.7 ms, 8x2048x1000 0.37 vs 1.04 ms, 1x2048
+ * x1000 0.16 vs 0.17 ms (1 thread).  Returns 1 when it does not apply (then
+ * the matmul primitive is used). */
+static int fc_as_conv(mts__cs_t *cs, const mts_node_t *n) {
+  const mts_graph_t *g = cs->g;
+  const mts_tensor_t *A = &g->tensors[n->inputs[0]], *B = &g->tensors[n->inputs[1]];
+  const mts_tensor_t *Y = &g->tensors[n->outputs[0]];
+  int gemm = n->op == MTS_OP_GEMM, ct = n->n_inputs > 2 ? n->inputs[2] : -1;
+  if (!B->data || B->dtype != MTS_F32 || getenv("MTS_FC_MATMUL")) return 1;
+  if (gemm && (n->attr.trans_a || A->ndim != 2)) return 1;
+  if (!gemm && A->ndim < 2) return 1;
+  for (int i = 0; i < B->ndim - 2; i++)
+    if (B->dims[i] != 1) return 1;
+  int64_t N = Y->dims[Y->ndim - 1], K = A->dims[A->ndim - 1], M = mts_tensor_numel(Y) / N;
+  if (gemm && n->attr.trans_b ? B->dims[1] != K : B->dims[B->ndim - 2] != K) return 1;
+  if (M * K != mts_tensor_numel(A)) return 1;
+  const mts_tensor_t *C = ct >= 0 ? &g->tensors[ct] : NULL;
+  if (C && (!C->data || C->dtype != MTS_F32 || mts_tensor_numel(C) != N)) return 1;
+
+  int rc = 0, ak, aid;
+  float alpha = gemm ? n->attr.alpha : 1.0f, beta = gemm ? n->attr.beta : 1.0f;
+  float *wtmp = NULL;
+  dnnl_primitive_attr_t attr = NULL;
+  dnnl_primitive_desc_t pd = NULL;
+  dnnl_convolution_desc_t cd;
+  dnnl_memory_desc_t amd, smd, wu, wany, bmd, dmd, ymd;
+  if ((rc = mts__tensor_plain(cs, n->inputs[0], &ak, &aid, &amd))) goto out;
+  dnnl_dims_t sd = {1, K, M}, wd = {N, K, 1}, bd = {N}, dd = {1, N, M}, one = {1}, zero = {0};
+  int tb = gemm && n->attr.trans_b;
+  dnnl_dims_t ws = {tb ? K : 1, tb ? 1 : N, 1};
+  MTS__DNNL(dnnl_memory_desc_init_by_tag(&smd, 3, sd, dnnl_f32, dnnl_acb), n->name);
+  MTS__DNNL(dnnl_memory_desc_init_by_strides(&wu, 3, wd, dnnl_f32, ws), n->name);
+  MTS__DNNL(dnnl_memory_desc_init_by_tag(&wany, 3, wd, dnnl_f32, dnnl_format_tag_any), n->name);
+  MTS__DNNL(dnnl_memory_desc_init_by_tag(&bmd, 1, bd, dnnl_f32, dnnl_a), n->name);
+  MTS__DNNL(dnnl_memory_desc_init_by_tag(&dmd, 3, dd, dnnl_f32, dnnl_acb), n->name);
+  MTS__DNNL(dnnl_convolution_forward_desc_init(&cd, dnnl_forward_inference,
+                                               dnnl_convolution_direct, &smd, &wany, &bmd, &dmd,
+                                               one, zero, zero), n->name);
+  if ((rc = mts__make_attr(cs, n, &attr, 1.0f))) goto out;
+  if (dnnl_primitive_desc_create(&pd, &cd, attr, cs->m->eng, NULL) != dnnl_success) {
+    pd = NULL;
+    rc = 1; /* not supported: the matmul path */
+    goto out;
+  }
+  const char *info = NULL;
+  dnnl_primitive_desc_query(pd, dnnl_query_impl_info_str, 0, &info);
+  if (!info || strncmp(info, "jit", 3)) { /* only a jitted kernel is worth it */
+    rc = 1;
+    goto out;
+  }
+  cd.weights_desc = *dnnl_primitive_desc_query_md(pd, dnnl_query_weights_md, 0);
+  const float *w = B->data;
+  if (alpha != 1.0f) {
+    int64_t nb = mts_tensor_numel(B);
+    wtmp = mts_xmalloc((size_t)nb * sizeof *wtmp);
+    for (int64_t i = 0; i < nb; i++) wtmp[i] = w[i] * alpha;
+    w = wtmp;
+  }
+  int wid = mts__const_reordered(cs, &wu, w, &cd.weights_desc);
+  if (wid < 0) {
+    rc = wid;
+    goto out;
+  }
+  void *bias = NULL;
+  if (posix_memalign(&bias, 64, (size_t)N * sizeof(float) + 64)) {
+    rc = mts_seterr(MTS_ENOMEM, "layer '%s': bias", n->name);
+    goto out;
+  }
+  for (int64_t i = 0; i < N; i++) ((float *)bias)[i] = C ? ((const float *)C->data)[i] * beta : 0;
+  int bid = mts__new_const(cs, &bmd, bias);
+  if (bid < 0) {
+    rc = bid;
+    goto out;
+  }
+  mts__plain_md(&ymd, Y->ndim, Y->dims);
+  if ((rc = mts__bind_output(cs, n, &ymd))) goto out;
+  mts__step_t *st = mts__add_step(cs, MTS__STEP_PRIM);
+  mts__step_arg(st, DNNL_ARG_SRC, &smd, ak, aid);
+  mts__step_arg(st, DNNL_ARG_WEIGHTS, &cd.weights_desc, MTS__REF_CONST, wid);
+  mts__step_arg(st, DNNL_ARG_BIAS, &bmd, MTS__REF_CONST, bid);
+  mts__step_arg(st, DNNL_ARG_DST, &dmd, MTS__REF_BUF, cs->tbuf[n->outputs[0]]);
+  rc = mts__make_prims(cs, st, &cd, attr, pd);
+  pd = NULL;
+out:
+  free(wtmp);
+  if (pd) dnnl_primitive_desc_destroy(pd);
+  if (attr) dnnl_primitive_attr_destroy(attr);
+  return rc;
+}
+
 /* Gemm and MatMul through the matmul primitive.  Constant B goes in as
  * weights with format "any" (reordered once); Gemm alpha and beta are folded
  * into the constants where possible. */
 static int build_matmul(mts__cs_t *cs, const mts_node_t *n) {
+  int r0 = fc_as_conv(cs, n);
+  if (r0 != 1) return r0;
   const mts_graph_t *g = cs->g;
   const mts_tensor_t *A = &g->tensors[n->inputs[0]], *B = &g->tensors[n->inputs[1]];
   const mts_tensor_t *Y = &g->tensors[n->outputs[0]];

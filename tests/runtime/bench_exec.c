@@ -1,7 +1,8 @@
 /* bench_exec.c — benchmark of the executor on a zoo model: compile time for
  * core counts {1,2}, then median/min latency at 1 and 2 threads.
  * Usage: bench_exec [MODEL] [ITERS]   (default resnet50, 30)
- * Env: MTS_PROFILE=1 per-layer times (=2: at 2 threads); MTS_VERSIONS=1 compile and time every
+ * Env: MTS_PROFILE=1 per-layer times (=2: at 2 threads; MTS_PROFILE_VERSION=v:
+ * of version v where a layer has it); MTS_VERSIONS=1 compile and time every
  * version index; MTS_NOPIN=1 leave threads unpinned. */
 #include <stdio.h>
 #include <stdlib.h>
@@ -84,7 +85,7 @@ int main(int argc, char **argv) {
     int nl = mts_model_n_layers(m), pk = atoi(getenv("MTS_PROFILE")) == 2 ? 2 : 1;
     double *lu = calloc((size_t)nl, sizeof *lu), *acc = calloc((size_t)nl, sizeof *acc);
     for (int i = 0; i < 5; i++) {
-      mts_model_run(m, c, 0, nl, pk, 0, lu);
+      mts_model_run(m, c, 0, nl, pk, getenv("MTS_PROFILE_VERSION") ? atoi(getenv("MTS_PROFILE_VERSION")) : 0, lu);
       for (int l = 0; l < nl; l++) acc[l] += lu[l] / 5;
     }
     double by_op[MTS_OP_COUNT] = {0};
