@@ -18,5 +18,7 @@ int mts_cli_sweep(int argc, char **argv);
 int mts_cli_report(int argc, char **argv);
 /* mtserve trace: a workload's arrival schedule as CSV (cli/trace_cmd.c). */
 int mts_cli_trace(int argc, char **argv);
+/* mtserve profile: per-layer, per-core-count, per-version profile with the cache (cli/profile_cmd.c). */
+int mts_cli_profile(int argc, char **argv);
 
 #endif

@@ -18,7 +18,8 @@ static void usage(FILE *f) {
           "  export   write a zoo model as an ONNX file\n"
           "  sweep    find each policy's max load within QoS (sim or live MPI)\n"
           "  report   print tables and draw plots of a results or sweep directory\n"
-          "  trace    write a workload's arrival schedule as CSV\n");
+          "  trace    write a workload's arrival schedule as CSV\n"
+          "  profile  profile a model per layer, core count and version (cached)\n");
 }
 
 int main(int argc, char **argv) {
@@ -38,6 +39,7 @@ int main(int argc, char **argv) {
   if (!strcmp(cmd, "sweep")) return mts_cli_sweep(argc - 1, argv + 1);
   if (!strcmp(cmd, "report")) return mts_cli_report(argc - 1, argv + 1);
   if (!strcmp(cmd, "trace")) return mts_cli_trace(argc - 1, argv + 1);
+  if (!strcmp(cmd, "profile")) return mts_cli_profile(argc - 1, argv + 1);
   fprintf(stderr, "mtserve: unknown command '%s'\n", cmd);
   usage(stderr);
   return 2;
