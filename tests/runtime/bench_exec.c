@@ -25,16 +25,18 @@ int main(int argc, char **argv) {
   mts_model_t *m = NULL;
   mts_ctx_t *c = NULL;
   int rc = 0;
+  int64_t tl = mts_now_us();
   if ((rc = mts_model_graph_load(name, &g))) goto out;
+  double load_ms = (double)(mts_now_us() - tl) / 1e3;
   mts_compile_opts_t o = {.n_core_counts = 2, .core_counts = {1, 2},
                           .all_versions = getenv("MTS_VERSIONS") != NULL};
   int64_t t0 = mts_now_us();
   if ((rc = mts_model_compile(g, &o, &m))) goto out;
   double gflop = 0;
   for (int l = 0; l < mts_model_n_layers(m); l++) gflop += mts_model_layer_flops(m, l) / 1e9;
-  printf("%s: %d layers, %.2f GFLOP, compile {1,2} cores: %.1f ms, arena %.2f MiB, "
-         "weights %.1f MiB\n", name, mts_model_n_layers(m), gflop,
-         (double)(mts_now_us() - t0) / 1e3, (double)mts_model_arena_bytes(m) / 1048576.0,
+  printf("%s: %d layers, %.2f GFLOP, load %.1f ms + compile {1,2} cores%s: %.1f ms, "
+         "arena %.2f MiB, weights %.1f MiB\n", name, mts_model_n_layers(m), gflop, load_ms,
+         o.all_versions ? " (all versions)" : "", (double)(mts_now_us() - t0) / 1e3, (double)mts_model_arena_bytes(m) / 1048576.0,
          (double)mts_model_weight_bytes(m) / 1048576.0);
   if ((rc = mts_ctx_create(m, &c))) goto out;
   int nd;
