@@ -227,7 +227,15 @@ static int model_index(models_t *m, const char *name) {
   return m->n_models++;
 }
 
-/* Takes the solo profile (per layer and core count) from a Ready. */
+/* Takes the solo profile (per layer and core count) from a Ready, with
+ * the versions when the worker profiled them: ver_us [version][layer][core
+ * count] shares md->layer_us's allocation (version 0 first, so layer_us is
+ * its first block); a layer with fewer versions runs version 0 for the
+ * others (mts_model_run), so its version-0 times fill them.  ver_sens[v]
+ * is version v's measured sensitivity to the co-runner relative to version
+ * 0's: the time-weighted mean over layers of (slowdown_v - 1) / the same
+ * for version 0, at the core counts where a slowdown was measured (1 where
+ * none was). */
 static void ready_profile(models_t *md, const Mts__Ready *r) {
   for (size_t k = 0; k < r->n_models && (int)k < md->n_models; k++) {
     const Mts__ModelInfo *mi = r->models[k];
@@ -236,15 +244,45 @@ static void ready_profile(models_t *md, const Mts__Ready *r) {
     mts_model_prof_t *p = &md->prof[id];
     p->n_layers = (int)mi->n_layers;
     p->n_cc = (int)mi->n_solo_us;
-    md->layer_us[id] = mts_xcalloc((size_t)p->n_layers * (size_t)p->n_cc + 1, sizeof(double));
-    md->layer_names[id] = mts_xcalloc((size_t)p->n_layers + 1, sizeof(char *));
-    for (int l = 0; l < p->n_layers; l++) {
-      md->layer_names[id][l] = mts_xstrdup(mi->layers[l]->name);
-      for (int c = 0; c < p->n_cc && c < (int)mi->layers[l]->n_solo_us; c++)
-        md->layer_us[id][l * p->n_cc + c] = mi->layers[l]->solo_us[c];
+    int nv = 1, ncc = p->n_cc;
+    for (int l = 0; l < p->n_layers && ncc > 0; l++) {
+      const Mts__LayerInfo *li = mi->layers[l];
+      int lv = (int)(li->n_ver_us / (size_t)ncc);
+      if (li->n_ver_us % (size_t)ncc == 0 && li->n_ver_sens == li->n_ver_us && lv > nv) nv = lv;
     }
-    for (int c = 0; c < p->n_cc && c < MTS_SCHED_MAX_CC; c++) p->model_us[c] = mi->solo_us[c];
+    if (nv > MTS_SCHED_MAX_VERSIONS) nv = MTS_SCHED_MAX_VERSIONS;
+    size_t blk = (size_t)p->n_layers * (size_t)ncc;
+    md->layer_us[id] = mts_xcalloc((size_t)nv * blk + 1, sizeof(double));
+    md->layer_names[id] = mts_xcalloc((size_t)p->n_layers + 1, sizeof(char *));
+    double num[MTS_SCHED_MAX_VERSIONS] = {0};
+    for (int l = 0; l < p->n_layers; l++) {
+      const Mts__LayerInfo *li = mi->layers[l];
+      int lv = ncc > 0 && li->n_ver_sens == li->n_ver_us ? (int)(li->n_ver_us / (size_t)ncc) : 0;
+      md->layer_names[id][l] = mts_xstrdup(li->name);
+      for (int c = 0; c < ncc && c < (int)li->n_solo_us; c++) md->layer_us[id][l * ncc + c] = li->solo_us[c];
+      for (int v = 1; v < nv; v++)
+        for (int c = 0; c < ncc; c++)
+          md->layer_us[id][(size_t)v * blk + (size_t)(l * ncc + c)] =
+              v < lv ? li->ver_us[v * ncc + c] : md->layer_us[id][l * ncc + c];
+      for (int c = 0; c < ncc && lv > 0; c++) {
+        double s0 = li->ver_sens[c], w = li->ver_us[c];
+        if (!(s0 > 0)) continue; /* not measured at this count */
+        for (int v = 0; v < nv; v++) {
+          double sv = v < lv && li->ver_sens[v * ncc + c] > 0 ? li->ver_sens[v * ncc + c] : s0;
+          num[v] += w * (sv > 1 ? sv - 1 : 0);
+        }
+      }
+    }
+    for (int c = 0; c < ncc && c < MTS_SCHED_MAX_CC; c++) p->model_us[c] = mi->solo_us[c];
     p->layer_us = md->layer_us[id];
+    if (nv > 1) {
+      p->n_versions = nv;
+      p->ver_us = md->layer_us[id];
+      for (int v = 0; v < nv; v++) {
+        double s = num[0] > 0 ? num[v] / num[0] : 1.0;
+        p->ver_sens[v] = s < 0.05 ? 0.05 : s; /* profile.json wants positive numbers */
+      }
+    }
   }
 }
 
@@ -496,7 +534,22 @@ int mts_coordinator_main(const mts_serve_opts_t *o) {
         for (int c = 0; c < p->n_cc; c++) json_array_append_new(su, json_real(p->layer_us[l * p->n_cc + c]));
         json_object_set_new(lj, "name", json_string(md.layer_names[i][l]));
         json_object_set_new(lj, "solo_us", su);
+        if (p->n_versions > 1) { /* versions 1.. (coordinator/profile.h) */
+          json_t *va = json_array();
+          for (int v = 1; v < p->n_versions; v++) {
+            json_t *vu = json_array();
+            for (int c = 0; c < p->n_cc; c++)
+              json_array_append_new(vu, json_real(p->ver_us[((size_t)v * (size_t)p->n_layers + (size_t)l) * (size_t)p->n_cc + (size_t)c]));
+            json_array_append_new(va, vu);
+          }
+          json_object_set_new(lj, "versions_us", va);
+        }
         json_array_append_new(la, lj);
+      }
+      if (p->n_versions > 1) {
+        json_t *vs = json_array();
+        for (int v = 0; v < p->n_versions; v++) json_array_append_new(vs, json_real(p->ver_sens[v]));
+        json_object_set_new(x, "version_sens", vs);
       }
       json_object_set_new(x, "name", json_string(md.names[i]));
       json_object_set_new(x, "model_us", mu);

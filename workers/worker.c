@@ -14,6 +14,7 @@
 #include "runtime/affinity.h"
 #include "runtime/exec.h"
 #include "runtime/mts.h"
+#include "runtime/profiler.h"
 
 #define WORKER_IDLE_MIN_US 20
 #define WORKER_IDLE_MAX_US 250
@@ -121,11 +122,6 @@ static void ctx_give(worker_t *w, int mi, mts_ctx_t *c) {
   wm->pool[wm->n_pool++] = c;
 }
 
-static int cmp_double(const void *a, const void *b) {
-  double x = *(const double *)a, y = *(const double *)b;
-  return x < y ? -1 : x > y;
-}
-
 static int bind_team(worker_t *w, const int *cores, int n) {
   if (n == w->bound_n && !memcmp(cores, w->bound, (size_t)n * sizeof *cores)) return 0;
   int rc = mts_bind_omp_team(cores, n);
@@ -135,11 +131,64 @@ static int bind_team(worker_t *w, const int *cores, int n) {
   return 0;
 }
 
-/* Loads, compiles and profiles every model; fills the Ready message. */
+/* Progress of the profiler on stderr (one line per step: a worker's
+ * stderr is a pipe through mpirun, not a terminal). */
+static void profile_progress(void *arg, const char *model, int done, int total, const char *what) {
+  const worker_t *w = arg;
+  fprintf(stderr, "mtserve worker %d: profiling %s: step %d/%d, %s\n", w->rank, model, done, total, what);
+}
+
+/* The profile of one model: from the cache, else measured (and cached).
+ * Solo latency, versions and slowdowns come from runtime/profiler.h. */
+static int profile_one(worker_t *w, const Mts__Load *ld, wmodel_t *wm, mts_prof_t **out) {
+  int rc;
+  if (mts_prof_cache_load(wm->m, w->cc, w->n_cc, out) == 0) {
+    MTS_LOG(MTS_LOG_INFO, "profile of %s loaded from the cache", wm->name);
+    return 0;
+  }
+  mts_prof_opts_t po = {.iters = ld->solo_iters > 0 ? ld->solo_iters : 5};
+  rc = mts_profile_model(wm->m, w->home, w->n_home, w->cc, w->n_cc, &po, profile_progress, w, out);
+  w->bound_n = 0; /* the profiler re-bound the OpenMP team */
+  if (rc) return rc;
+  fprintf(stderr, "mtserve worker %d: profiled %s in %.1f s%s%s\n", w->rank, wm->name, (*out)->profile_s,
+          (*out)->notes[0] ? "; " : "", (*out)->notes);
+  if (mts_prof_cache_save(*out) != 0) MTS_LOG(MTS_LOG_WARN, "%s", mts_errmsg());
+  return 0;
+}
+
+/* Fills one layer's Ready entry from its profile.  ready_free() frees only
+ * solo_us, so the version arrays are carved out of the same allocation:
+ * solo_us[n_cc], ver_us[nv * n_cc], ver_sens[nv * n_cc], ver_useful[n_cc]. */
+static void layer_from_profile(Mts__LayerInfo *li, const mts_prof_t *p, int l, int n_cc) {
+  const mts_prof_layer_t *L = &p->layers[l];
+  int nv = L->n_ver > 1 ? L->n_ver : 0;
+  size_t nd = (size_t)n_cc + 2 * (size_t)nv * (size_t)n_cc;
+  double *blk = mts_xcalloc(nd * sizeof(double) + (size_t)n_cc * sizeof(uint32_t), 1);
+  li->n_solo_us = (size_t)n_cc;
+  li->solo_us = blk;
+  for (int c = 0; c < n_cc; c++) blk[c] = L->solo_us[c];
+  if (!nv) return;
+  li->n_ver_us = li->n_ver_sens = (size_t)nv * (size_t)n_cc;
+  li->ver_us = blk + n_cc;
+  li->ver_sens = li->ver_us + (size_t)nv * (size_t)n_cc;
+  li->n_ver_useful = (size_t)n_cc;
+  li->ver_useful = (uint32_t *)(blk + nd);
+  for (int v = 0; v < nv; v++)
+    for (int c = 0; c < n_cc; c++) {
+      li->ver_us[v * n_cc + c] = L->solo_us[v * n_cc + c];
+      li->ver_sens[v * n_cc + c] = mts_prof_slowdown_max(p, l, v, c);
+    }
+  for (int c = 0; c < n_cc; c++) li->ver_useful[c] = L->useful[c];
+}
+
+/* Loads, compiles and profiles every model; fills the Ready message.
+ * Every worker compiles every version (a dispatch may name any); the
+ * profiling worker takes each model's profile from the cache or measures
+ * it (runtime/profiler.h). */
 static int load_models(worker_t *w, const Mts__Load *ld, Mts__Ready *rd, double *load_ms) {
   int rc = 0;
   int64_t t0 = mts_now_us();
-  mts_compile_opts_t opts = {0};
+  mts_compile_opts_t opts = {.all_versions = 1};
   for (int i = 0; i < w->n_cc && i < 64; i++) opts.core_counts[opts.n_core_counts++] = w->cc[i];
   for (size_t k = 0; k < ld->n_models; k++) {
     mts_graph_t *g = NULL;
@@ -166,13 +215,19 @@ static int load_models(worker_t *w, const Mts__Load *ld, Mts__Ready *rd, double 
   }
   *load_ms = (double)(mts_now_us() - t0) / 1e3;
 
-  /* Solo profile: per core count, iters full runs; per-layer medians. */
-  int iters = ld->solo_iters > 0 ? ld->solo_iters : 5;
   rd->n_models = (size_t)w->n_models;
   rd->models = mts_xcalloc((size_t)w->n_models, sizeof *rd->models);
   for (int k = 0; k < w->n_models; k++) {
     wmodel_t *wm = &w->models[k];
     int nl = mts_model_n_layers(wm->m);
+    mts_prof_t *p = NULL;
+    /* only the profiling worker measures; timing elsewhere would disturb it */
+    if (ld->profile && (rc = profile_one(w, ld, wm, &p)) != 0)
+      return mts_seterr(rc, "model '%s': profiling: %s", wm->name, mts_errmsg());
+    if (p && (p->n_layers != nl || p->n_cc != w->n_cc)) {
+      mts_prof_destroy(p);
+      return mts_seterr(MTS_ESTATE, "model '%s': the profile does not match the compiled model", wm->name);
+    }
     Mts__ModelInfo *mi = mts_xmalloc(sizeof *mi);
     mts__model_info__init(mi);
     mi->id = k;
@@ -181,52 +236,23 @@ static int load_models(worker_t *w, const Mts__Load *ld, Mts__Ready *rd, double 
     mi->layers = mts_xcalloc((size_t)nl, sizeof *mi->layers);
     mi->n_solo_us = (size_t)w->n_cc;
     mi->solo_us = mts_xcalloc((size_t)w->n_cc, sizeof(double));
+    for (int c = 0; p && c < w->n_cc; c++) mi->solo_us[c] = p->model_us[c];
     for (int l = 0; l < nl; l++) {
       Mts__LayerInfo *li = mts_xmalloc(sizeof *li);
       mts__layer_info__init(li);
       li->name = (char *)mts_model_layer_name(wm->m, l);
       li->op = (char *)mts_op_name(mts_model_layer_op(wm->m, l));
       li->flops = mts_model_layer_flops(wm->m, l);
-      li->n_solo_us = (size_t)w->n_cc;
-      li->solo_us = mts_xcalloc((size_t)w->n_cc, sizeof(double));
+      if (p) {
+        layer_from_profile(li, p, l, w->n_cc);
+      } else {
+        li->n_solo_us = (size_t)w->n_cc;
+        li->solo_us = mts_xcalloc((size_t)w->n_cc, sizeof(double));
+      }
       mi->layers[l] = li;
     }
     rd->models[k] = mi;
-    if (!ld->profile) continue; /* another worker profiles; timing now would disturb it */
-    mts_ctx_t *ctx = NULL;
-    if ((rc = ctx_take(w, k, &ctx)) != 0) return mts_seterr(rc, "model '%s': %s", wm->name, mts_errmsg());
-    double *tot = mts_xcalloc((size_t)iters, sizeof(double));
-    double *per = mts_xcalloc((size_t)iters * (size_t)nl, sizeof(double));
-    for (int c = 0; c < w->n_cc; c++) {
-      int n = w->cc[c];
-      if ((rc = bind_team(w, w->home, n)) != 0) break;
-      omp_set_num_threads(n);
-      for (int it = -1; it < iters; it++) { /* one warm-up run */
-        int64_t s = mts_now_us();
-        rc = mts_model_run(wm->m, ctx, 0, nl, n, 0, w->layer_us);
-        if (rc) break;
-        if (it < 0) continue;
-        tot[it] = (double)(mts_now_us() - s);
-        for (int l = 0; l < nl; l++) per[(size_t)l * (size_t)iters + (size_t)it] = w->layer_us[l];
-      }
-      if (rc) break;
-      /* Solo means without interference: the fastest run is the best
-       * estimate on a shared machine.  Per-layer medians resist one-off
-       * outliers; they are rescaled to sum to that whole-model time. */
-      qsort(tot, (size_t)iters, sizeof *tot, cmp_double);
-      mi->solo_us[c] = tot[0];
-      double sum = 0;
-      for (int l = 0; l < nl; l++) {
-        qsort(&per[(size_t)l * (size_t)iters], (size_t)iters, sizeof(double), cmp_double);
-        mi->layers[l]->solo_us[c] = per[(size_t)l * (size_t)iters + (size_t)(iters / 2)];
-        sum += mi->layers[l]->solo_us[c];
-      }
-      for (int l = 0; l < nl && sum > 0; l++) mi->layers[l]->solo_us[c] *= tot[0] / sum;
-    }
-    free(tot);
-    free(per);
-    ctx_give(w, k, ctx);
-    if (rc) return mts_seterr(rc, "model '%s': profiling: %s", wm->name, mts_errmsg());
+    mts_prof_destroy(p);
   }
   return 0;
 }
