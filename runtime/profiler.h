@@ -6,19 +6,24 @@
  * Measurement (mts_profile_model): the calling thread's OpenMP team is bound
  * to the first k of the given cores for each core count k; every version v
  * is timed by whole-model runs with version v (a layer without a version v
- * runs its version 0, as mts_model_run does).  Solo: the per-layer median of
- * `iters` runs, rescaled so the layers sum to the fastest whole run (solo
- * means without interference; the fastest run is the best estimate of that
- * on a shared machine).  Co-runner: threads pinned to the given cores that
+ * runs its version 0, as mts_model_run does).  Solo: the per-layer minimum
+ * of `iters` runs, rescaled so the layers sum to the fastest whole run (solo
+ * means without interference, and noise on a shared machine only adds
+ * time: the fastest run is the best estimate).  Co-runner: threads pinned to the given cores that
  * the measured run does not use AND that share its last-level cache; with
  * none (k = every core of the domain) the slowdown is not measured (0) and
  * the profile's notes say so.  Levels:
  *   "llc"  each co-runner thread sweeps its share of an LLC-sized buffer,
  *          writing one word per cache line: it evicts the victim's data;
- *   "bw50" streaming read-modify-write over a buffer twice the LLC, on for
- *          1 ms and off for 1 ms: half the memory-bandwidth pressure;
+ *   "bw50" streaming read-modify-write over buffers twice the LLC in all,
+ *          on for 1 ms and off for 1 ms: half the memory-bandwidth pressure;
  *   "bw"   the same streaming, continuously.
- * slowdown = per-layer median under the co-runner / per-layer median solo.
+ * slowdown = per-layer minimum under the co-runner / per-layer minimum solo.
+ * Runs are interleaved: each round runs every version solo and then under
+ * each level, so that every timing is paired with the others' taken
+ * moments apart (the machine may be shared with other work whose load
+ * comes and goes; separate passes per version would turn that drift into
+ * false differences between versions).
  *
  * Memory traffic: an estimate, always — the bytes of every operand of every
  * step of the version (inputs, weights, outputs, and the reorders its layout
