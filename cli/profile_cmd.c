@@ -135,7 +135,10 @@ static void print_summary(const mts_prof_t *p) {
   printf("  layers with more than one useful version: %d", s.layers_multi);
   for (int c = 0; c < p->n_cc; c++) printf("%s%d at %d core%s", c ? ", " : " (", s.layers_multi_cc[c], p->cc[c],
                                           p->cc[c] > 1 ? "s" : "");
-  printf(")\n");
+  printf(")\n  layers where another version beats version 0 outright (v0 not useful):");
+  for (int c = 0; c < p->n_cc; c++) printf("%s%d at %d core%s", c ? ", " : " ", s.layers_v0_dominated_cc[c], p->cc[c],
+                                          p->cc[c] > 1 ? "s" : "");
+  printf("\n");
   for (int c = 0; c < p->n_cc; c++) {
     printf("  %d core%s: solo, version 0 %.2f ms, best versions %.2f ms (%.1f%% saved)", p->cc[c],
            p->cc[c] > 1 ? "s" : "", s.v0_solo_us[c] / 1e3, s.best_solo_us[c] / 1e3,

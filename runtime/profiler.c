@@ -98,6 +98,7 @@ void mts_prof_summarize(const mts_prof_t *p, mts_prof_summary_t *s) {
       uint32_t u = L->useful[c];
       int nu = 0, bs = 0;
       for (int v = 0; v < L->n_ver; v++) nu += (u >> v) & 1;
+      if (!(u & 1u)) s->layers_v0_dominated_cc[c]++;
       if (nu > 1) {
         s->layers_multi_cc[c]++;
         multi = 1;

@@ -125,6 +125,7 @@ double mts_prof_slowdown_max(const mts_prof_t *p, int l, int v, int c);
 typedef struct {
   int layers_multi;                     /* layers with > 1 useful version at some count */
   int layers_multi_cc[MTS_PROF_MAX_CC]; /* ... at each count */
+  int layers_v0_dominated_cc[MTS_PROF_MAX_CC]; /* layers where version 0 is not useful at all */
   int max_versions;                     /* most versions of any layer */
   double v0_solo_us[MTS_PROF_MAX_CC];   /* sum over layers, version 0 */
   double best_solo_us[MTS_PROF_MAX_CC]; /* sum over layers of the fastest solo version */

@@ -143,7 +143,9 @@ static void profile_progress(void *arg, const char *model, int done, int total, 
 static int profile_one(worker_t *w, const Mts__Load *ld, wmodel_t *wm, mts_prof_t **out) {
   int rc;
   if (mts_prof_cache_load(wm->m, w->cc, w->n_cc, out) == 0) {
-    MTS_LOG(MTS_LOG_INFO, "profile of %s loaded from the cache", wm->name);
+    char path[4096];
+    mts_prof_cache_path(*out, path, sizeof path);
+    fprintf(stderr, "mtserve worker %d: profile of %s loaded from %s\n", w->rank, wm->name, path);
     return 0;
   }
   mts_prof_opts_t po = {.iters = ld->solo_iters > 0 ? ld->solo_iters : 5};

@@ -25,6 +25,7 @@ PY
 serve 3 --workload tiny --duration 1 --out "$TMP/warm"
 [ "$RC" -eq 0 ] || fail "warm serve exited $RC: $(cat "$TMP/err")"
 if grep -q "profiling tiny" "$TMP/err"; then fail "warm start profiled again: $(cat "$TMP/err")"; fi
+grep -q "profile of tiny loaded from $MTS_CACHE/tiny-" "$TMP/err" || fail "warm start did not say it used the cache"
 cmp -s <(python3 -c "import json,sys; print(json.load(open(sys.argv[1]))['models'][0]['version_sens'])" "$TMP/cold/profile.json") \
        <(python3 -c "import json,sys; print(json.load(open(sys.argv[1]))['models'][0]['version_sens'])" "$TMP/warm/profile.json") \
   || fail "the warm start's versions differ from the cached profile's"

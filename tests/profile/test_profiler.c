@@ -164,6 +164,9 @@ static void test_summary(void **state) {
   assert_int_equal(s.layers_multi, 1);
   assert_int_equal(s.layers_multi_cc[0], 1);
   assert_int_equal(s.layers_multi_cc[1], 0);
+  /* fake_profile makes version 0 the fastest everywhere else */
+  assert_int_equal(s.layers_v0_dominated_cc[0], 0);
+  assert_int_equal(s.layers_v0_dominated_cc[1], 0);
   double v0 = 0;
   for (int l = 0; l < p->n_layers; l++) v0 += p->layers[l].solo_us[0];
   assert_true(s.v0_solo_us[0] == v0);
