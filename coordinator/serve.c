@@ -233,9 +233,12 @@ static int model_index(models_t *m, const char *name) {
  * its first block); a layer with fewer versions runs version 0 for the
  * others (mts_model_run), so its version-0 times fill them.  ver_sens[v]
  * is version v's measured sensitivity to the co-runner relative to version
- * 0's: the time-weighted mean over layers of (slowdown_v - 1) / the same
- * for version 0, at the core counts where a slowdown was measured (1 where
- * none was). */
+ * 0's: (E_v + 0.1 W) / (E_0 + 0.1 W), where E_v is the time-weighted sum
+ * over layers of (slowdown_v - 1) at the core counts where a slowdown was
+ * measured and W the sum of the weights (1 where none was).  The 0.1 W
+ * prior (a 10 % slowdown, about the noise of one co-run timing on a shared
+ * machine) keeps a model that barely notices the co-runner (version 0 at
+ * 1.03x) from turning noise in another version into a 7x sensitivity. */
 static void ready_profile(models_t *md, const Mts__Ready *r) {
   for (size_t k = 0; k < r->n_models && (int)k < md->n_models; k++) {
     const Mts__ModelInfo *mi = r->models[k];
@@ -254,7 +257,7 @@ static void ready_profile(models_t *md, const Mts__Ready *r) {
     size_t blk = (size_t)p->n_layers * (size_t)ncc;
     md->layer_us[id] = mts_xcalloc((size_t)nv * blk + 1, sizeof(double));
     md->layer_names[id] = mts_xcalloc((size_t)p->n_layers + 1, sizeof(char *));
-    double num[MTS_SCHED_MAX_VERSIONS] = {0};
+    double num[MTS_SCHED_MAX_VERSIONS] = {0}, wsum = 0;
     for (int l = 0; l < p->n_layers; l++) {
       const Mts__LayerInfo *li = mi->layers[l];
       int lv = ncc > 0 && li->n_ver_sens == li->n_ver_us ? (int)(li->n_ver_us / (size_t)ncc) : 0;
@@ -267,6 +270,7 @@ static void ready_profile(models_t *md, const Mts__Ready *r) {
       for (int c = 0; c < ncc && lv > 0; c++) {
         double s0 = li->ver_sens[c], w = li->ver_us[c];
         if (!(s0 > 0)) continue; /* not measured at this count */
+        wsum += w;
         for (int v = 0; v < nv; v++) {
           double sv = v < lv && li->ver_sens[v * ncc + c] > 0 ? li->ver_sens[v * ncc + c] : s0;
           num[v] += w * (sv > 1 ? sv - 1 : 0);
@@ -279,7 +283,7 @@ static void ready_profile(models_t *md, const Mts__Ready *r) {
       p->n_versions = nv;
       p->ver_us = md->layer_us[id];
       for (int v = 0; v < nv; v++) {
-        double s = num[0] > 0 ? num[v] / num[0] : 1.0;
+        double s = wsum > 0 ? (num[v] + 0.1 * wsum) / (num[0] + 0.1 * wsum) : 1.0;
         p->ver_sens[v] = s < 0.05 ? 0.05 : s; /* profile.json wants positive numbers */
       }
     }
