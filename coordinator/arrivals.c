@@ -151,9 +151,56 @@ static char *trim(char *s) {
   return s;
 }
 
-int mts_trace_read(const char *path, const mts_workload_t *w,
-                   mts_arrival_t **out, size_t *n) {
-  FILE *f = NULL;
+/* Parses one trace line (already trimmed, non-empty, not a comment).
+ * Returns 0 (row pushed or header skipped) or an error. */
+static int trace_line(char *s, const char *path, int lineno, int *seen_row,
+                      const mts_workload_t *w, vec_t *v) {
+  char *comma = strchr(s, ',');
+  if (!comma)
+    return mts_seterr(MTS_EPARSE, "%s:%d: too few columns (expected "
+                      "arrival_us,tenant)", path, lineno);
+  *comma = '\0';
+  char *ts = trim(s), *name = trim(comma + 1);
+  if (strchr(name, ','))
+    return mts_seterr(MTS_EPARSE, "%s:%d: too many columns (expected "
+                      "arrival_us,tenant)", path, lineno);
+  /* A header is allowed only as the first row, and only the expected one:
+   * anything else non-numeric is a typo the user should hear about. */
+  if (!*seen_row && strcmp(ts, "arrival_us") == 0) {
+    *seen_row = 1;
+    return 0;
+  }
+  *seen_row = 1;
+  if (strlen(name) >= 2 && name[0] == '"' && name[strlen(name) - 1] == '"') {
+    name[strlen(name) - 1] = '\0';
+    name++;
+  }
+  char *end;
+  errno = 0;
+  double t = strtod(ts, &end);
+  if (!*ts || *end || errno == ERANGE || !isfinite(t))
+    return mts_seterr(MTS_EPARSE, "%s:%d: bad arrival time '%s'", path, lineno,
+                      ts);
+  if (t < 0)
+    return mts_seterr(MTS_EPARSE, "%s:%d: negative arrival time %s", path,
+                      lineno, ts);
+  if (t > 9.0e18)
+    return mts_seterr(MTS_EPARSE, "%s:%d: arrival time %s out of range", path,
+                      lineno, ts);
+  if (!*name)
+    return mts_seterr(MTS_EPARSE, "%s:%d: empty tenant name", path, lineno);
+  int ti = mts_workload_tenant(w, name);
+  if (ti < 0)
+    return mts_seterr(MTS_EPARSE, "%s:%d: unknown tenant '%s'", path, lineno,
+                      name);
+  if (w->tenants[ti].arrival != MTS_ARRIVAL_TRACE)
+    return mts_seterr(MTS_EPARSE, "%s:%d: tenant '%s' does not use arrival "
+                      "process \"trace\"", path, lineno, name);
+  return vec_push(v, (int64_t)llround(t), ti);
+}
+
+int mts_trace_parse(const char *text, size_t len, const char *path,
+                    const mts_workload_t *w, mts_arrival_t **out, size_t *n) {
   char *line = NULL;
   size_t lcap = 0;
   vec_t v = {0};
@@ -161,78 +208,27 @@ int mts_trace_read(const char *path, const mts_workload_t *w,
 
   *out = NULL;
   *n = 0;
-  f = fopen(path, "r");
-  if (!f) {
-    rc = mts_seterr(MTS_EIO, "%s: cannot open: %s", path, strerror(errno));
-    goto out;
-  }
-  errno = 0;
-  while (getline(&line, &lcap, f) >= 0) {
+  if (!path) path = "<trace>";
+  for (size_t pos = 0; pos < len;) {
+    const char *nl = memchr(text + pos, '\n', len - pos);
+    size_t ll = nl ? (size_t)(nl - (text + pos)) : len - pos;
     lineno++;
+    /* Lines are copied so that the row parser may cut them in place. */
+    if (ll + 1 > lcap) {
+      lcap = ll + 1;
+      line = mts_xrealloc(line, lcap);
+    }
+    memcpy(line, text + pos, ll);
+    line[ll] = '\0';
+    pos += ll + (nl ? 1 : 0);
+    if (strlen(line) != ll) {
+      rc = mts_seterr(MTS_EPARSE, "%s:%d: contains a NUL byte (not a text "
+                      "file?)", path, lineno);
+      goto out;
+    }
     char *s = trim(line);
     if (!*s || *s == '#') continue;
-    char *comma = strchr(s, ',');
-    if (!comma) {
-      rc = mts_seterr(MTS_EPARSE, "%s:%d: too few columns (expected "
-                      "arrival_us,tenant)", path, lineno);
-      goto out;
-    }
-    *comma = '\0';
-    char *ts = trim(s), *name = trim(comma + 1);
-    if (strchr(name, ',')) {
-      rc = mts_seterr(MTS_EPARSE, "%s:%d: too many columns (expected "
-                      "arrival_us,tenant)", path, lineno);
-      goto out;
-    }
-    /* A header is allowed only as the first row, and only the expected one:
-     * anything else non-numeric is a typo the user should hear about. */
-    if (!seen_row && strcmp(ts, "arrival_us") == 0) {
-      seen_row = 1;
-      continue;
-    }
-    seen_row = 1;
-    if (strlen(name) >= 2 && name[0] == '"' && name[strlen(name) - 1] == '"') {
-      name[strlen(name) - 1] = '\0';
-      name++;
-    }
-    char *end;
-    errno = 0;
-    double t = strtod(ts, &end);
-    if (!*ts || *end || errno == ERANGE || !isfinite(t)) {
-      rc = mts_seterr(MTS_EPARSE, "%s:%d: bad arrival time '%s'", path, lineno,
-                      ts);
-      goto out;
-    }
-    if (t < 0) {
-      rc = mts_seterr(MTS_EPARSE, "%s:%d: negative arrival time %s", path,
-                      lineno, ts);
-      goto out;
-    }
-    if (t > 9.0e18) {
-      rc = mts_seterr(MTS_EPARSE, "%s:%d: arrival time %s out of range", path,
-                      lineno, ts);
-      goto out;
-    }
-    if (!*name) {
-      rc = mts_seterr(MTS_EPARSE, "%s:%d: empty tenant name", path, lineno);
-      goto out;
-    }
-    int ti = mts_workload_tenant(w, name);
-    if (ti < 0) {
-      rc = mts_seterr(MTS_EPARSE, "%s:%d: unknown tenant '%s'", path, lineno,
-                      name);
-      goto out;
-    }
-    if (w->tenants[ti].arrival != MTS_ARRIVAL_TRACE) {
-      rc = mts_seterr(MTS_EPARSE, "%s:%d: tenant '%s' does not use arrival "
-                      "process \"trace\"", path, lineno, name);
-      goto out;
-    }
-    if ((rc = vec_push(&v, (int64_t)llround(t), ti)) < 0) goto out;
-  }
-  if (ferror(f)) {
-    rc = mts_seterr(MTS_EIO, "%s: read error: %s", path, strerror(errno));
-    goto out;
+    if ((rc = trace_line(s, path, lineno, &seen_row, w, &v)) < 0) goto out;
   }
   if (v.n == 0) {
     rc = mts_seterr(MTS_EPARSE, "%s: trace has no arrivals", path);
@@ -245,6 +241,39 @@ int mts_trace_read(const char *path, const mts_workload_t *w,
 out:
   free(v.a);
   free(line);
+  return rc;
+}
+
+int mts_trace_read(const char *path, const mts_workload_t *w,
+                   mts_arrival_t **out, size_t *n) {
+  FILE *f = NULL;
+  char *buf = NULL;
+  size_t len = 0, cap = 0;
+  int rc;
+
+  *out = NULL;
+  *n = 0;
+  f = fopen(path, "rb");
+  if (!f) {
+    rc = mts_seterr(MTS_EIO, "%s: cannot open: %s", path, strerror(errno));
+    goto out;
+  }
+  for (;;) {
+    if (cap - len < 4096) {
+      cap = cap ? 2 * cap : 65536;
+      buf = mts_xrealloc(buf, cap);
+    }
+    size_t got = fread(buf + len, 1, cap - len, f);
+    len += got;
+    if (got == 0) break;
+  }
+  if (ferror(f)) {
+    rc = mts_seterr(MTS_EIO, "%s: read error: %s", path, strerror(errno));
+    goto out;
+  }
+  rc = mts_trace_parse(buf, len, path, w, out, n);
+out:
+  free(buf);
   if (f) fclose(f);
   return rc;
 }

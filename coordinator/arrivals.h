@@ -37,5 +37,9 @@ int mts_arrivals_build(const mts_workload_t *w, double rate_scale, uint64_t seed
  * sorted; the result is. */
 int mts_trace_read(const char *path, const mts_workload_t *w,
                    mts_arrival_t **out, size_t *n);
+/* The same from memory: `len` bytes of `text` (need not be NUL-terminated;
+ * a NUL byte inside is an error); `path` names it in messages. */
+int mts_trace_parse(const char *text, size_t len, const char *path,
+                    const mts_workload_t *w, mts_arrival_t **out, size_t *n);
 
 #endif

@@ -325,8 +325,45 @@ static void test_trace_read_bad(void **state) {
   mts_workload_destroy(w);
 }
 
+/* mts_trace_parse: the same rows from memory as from the file; the buffer
+ * is not NUL-terminated (only len bytes are read: the canary after them
+ * would otherwise join the last row), a NUL inside is an error, CRLF line
+ * ends and a last line without a newline are fine. */
+static void test_trace_parse_memory(void **state) {
+  (void)state;
+  mts_workload_t *w = trace_workload();
+  mts_arrival_t *a = NULL;
+  size_t n = 0;
+  static const char text[] = "arrival_us,tenant\r\n300,b\r\n100,a\n200,a";
+  char *buf = malloc(sizeof text + 8);
+  memcpy(buf, text, sizeof text - 1);
+  memcpy(buf + sizeof text - 1, "9,zzz\n", 6);  /* canary past len */
+  assert_int_equal(mts_trace_parse(buf, sizeof text - 1, "mem.csv", w, &a, &n), 0);
+  assert_int_equal(n, 3);
+  assert_int_equal(a[0].t_us, 100);
+  assert_int_equal(a[1].t_us, 200);
+  assert_int_equal(a[2].t_us, 300);
+  assert_int_equal(a[2].tenant, 1);
+  free(a);
+
+  static const char nul[] = "100,a\n200,b\0junk\n";
+  a = (mts_arrival_t *)1;
+  n = 1;
+  assert_int_equal(mts_trace_parse(nul, sizeof nul - 1, "nul.csv", w, &a, &n),
+                   MTS_EPARSE);
+  assert_string_equal(mts_errmsg(), "nul.csv:2: contains a NUL byte (not a text file?)");
+  assert_null(a);
+  assert_int_equal(n, 0);
+
+  assert_int_equal(mts_trace_parse("", 0, "empty.csv", w, &a, &n), MTS_EPARSE);
+  assert_string_equal(mts_errmsg(), "empty.csv: trace has no arrivals");
+  free(buf);
+  mts_workload_destroy(w);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
+      cmocka_unit_test(test_trace_parse_memory),
       cmocka_unit_test(test_rng_basics),
       cmocka_unit_test(test_exponential),
       cmocka_unit_test(test_gamma),
