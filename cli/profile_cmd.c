@@ -20,7 +20,7 @@
 static void usage(FILE *f) {
   fprintf(f,
           "usage: mtserve profile --model NAME|FILE.onnx [--cores LIST] [--iters N] [--co-iters N]\n"
-          "                       [--levels N] [--no-cache] [--json OUT] [--quiet]\n"
+          "                       [--levels N] [--budget S] [--no-cache] [--json OUT] [--quiet]\n"
           "\n"
           "Profiles a model per layer: solo latency for each core count and each version\n"
           "(oneDNN implementation / layout), slowdown under a synthetic co-runner on the\n"
@@ -32,6 +32,7 @@ static void usage(FILE *f) {
           "  --iters N      solo runs per core count and version (default 5)\n"
           "  --co-iters N   runs per co-runner level (default 3)\n"
           "  --levels N     co-runner levels 0..3 (default 3)\n"
+          "  --budget S     seconds of measurement before rounds are cut (default 50; 0: none)\n"
           "  --no-cache     measure again even if cached (the cache file is refreshed)\n"
           "  --json OUT     also write the profile as JSON\n"
           "  --quiet        no progress display\n");
@@ -222,16 +223,17 @@ int mts_cli_profile(int argc, char **argv) {
       {"iters", required_argument, NULL, 'n'},    {"co-iters", required_argument, NULL, 'k'},
       {"levels", required_argument, NULL, 'l'},   {"no-cache", no_argument, NULL, 'x'},
       {"json", required_argument, NULL, 'j'},     {"quiet", no_argument, NULL, 'q'},
-      {"help", no_argument, NULL, 'h'},           {NULL, 0, NULL, 0}};
+      {"budget", required_argument, NULL, 'b'},   {"help", no_argument, NULL, 'h'},
+      {NULL, 0, NULL, 0}};
   const char *model = NULL, *json_out = NULL;
   int cc[MTS_PROF_MAX_CC], n_cc = 0, c, rc, exit_code = 1, no_cache = 0, quiet = 0;
-  mts_prof_opts_t po = {0};
+  mts_prof_opts_t po = {.budget_s = 50};
   mts_graph_t *g = NULL;
   mts_model_t *m = NULL;
   mts_prof_t *p = NULL;
   mts_topology_t *topo = mts_xcalloc(1, sizeof *topo);
   optind = 1;
-  while ((c = getopt_long(argc, argv, "m:c:n:k:l:xj:qh", opts, NULL)) != -1) {
+  while ((c = getopt_long(argc, argv, "m:c:n:k:l:b:xj:qh", opts, NULL)) != -1) {
     switch (c) {
     case 'm': model = optarg; break;
     case 'c':
@@ -247,6 +249,12 @@ int mts_cli_profile(int argc, char **argv) {
       if (parse_int(optarg, 0, 3, &po.n_levels)) goto bad;
       if (po.n_levels == 0) po.n_levels = -1;
       break;
+    case 'b': {
+      int b;
+      if (parse_int(optarg, 0, 100000, &b)) goto bad;
+      po.budget_s = b;
+      break;
+    }
     case 'x': no_cache = 1; break;
     case 'j': json_out = optarg; break;
     case 'q': quiet = 1; break;

@@ -212,6 +212,7 @@ typedef struct {
   double *tot;        /* [ver][rounds]: solo whole runs */
   double *med;        /* [ver][mode][nl]: per-layer estimates (see estimate()) */
   double tmin[MTS_PROF_MAX_VER]; /* fastest whole solo run per version */
+  int rounds_done, rounds_cut;   /* rounds measured; 1 if the budget cut them */
 } meas_t;
 
 #define PER(ms, v, md, l) \
@@ -226,9 +227,9 @@ typedef struct {
  * with the others' taken moments apart: on a machine shared with other
  * work, comparisons between versions and solo/co-run ratios stay honest
  * while the background load comes and goes. */
-static int measure(meas_t *ms, mts__corun_t *co, int k, int rounds, int co_rounds, mts_prof_progress_fn progress,
-                   void *arg, const char *name, int *done, int total) {
-  int rc = 0, nm = co ? ms->n_modes : 1;
+static int measure(meas_t *ms, mts__corun_t *co, int k, int rounds, int co_rounds, int64_t deadline_us,
+                   mts_prof_progress_fn progress, void *arg, const char *name, int *done, int total) {
+  int rc = 0, nm = co ? ms->n_modes : 1, want = rounds;
   for (int it = -1; it < rounds && !rc; it++) {
     for (int v = 0; v < ms->n_ver && !rc; v++) {
       for (int md = 0; md < nm; md++) {
@@ -251,8 +252,21 @@ static int measure(meas_t *ms, mts__corun_t *co, int k, int rounds, int co_round
                ms->n_ver, co && it < co_rounds ? ", solo and co-run" : ", solo");
       progress(arg, name, ++*done, total, what);
     }
+    /* over the time budget: stop after two rounds (one co-run round) */
+    if (!rc && deadline_us > 0 && it >= 1 && it + 1 < rounds && mts_now_us() > deadline_us) {
+      *done += rounds - (it + 1);
+      if (progress) {
+        char what[128];
+        snprintf(what, sizeof what, "%d core%s, time budget reached after %d rounds", k, k > 1 ? "s" : "", it + 1);
+        progress(arg, name, *done, total, what);
+      }
+      rounds = it + 1;
+      if (co_rounds > rounds) co_rounds = rounds;
+    }
   }
   if (rc) return rc;
+  ms->rounds_done = rounds;
+  ms->rounds_cut = rounds < want;
   for (int v = 0; v < ms->n_ver; v++) {
     for (int md = 0; md < nm; md++)
       for (int l = 0; l < ms->nl; l++) MED(ms, v, md, l) = estimate(PER(ms, v, md, l), md ? co_rounds : rounds);
@@ -369,7 +383,20 @@ int mts_profile_model(const mts_model_t *m, const int *cores, int n_cores, const
     if ((rc = mts_bind_omp_team(cores, k)) != 0) break;
     omp_set_num_threads(k);
     int co_rounds = co ? o.co_iters : 0;
-    if ((rc = measure(&ms, co, k, ms.rounds, co_rounds, progress, arg, p->model_name, &done, total)) != 0) break;
+    /* time budget: what is left, shared equally by the remaining counts */
+    int64_t deadline = 0;
+    if (o.budget_s > 0) {
+      int64_t left = t0 + (int64_t)(o.budget_s * 1e6) - mts_now_us();
+      deadline = mts_now_us() + (left > 0 ? left : 0) / (n_cc - c);
+    }
+    if ((rc = measure(&ms, co, k, ms.rounds, co_rounds, deadline, progress, arg, p->model_name, &done, total)) != 0)
+      break;
+    if (ms.rounds_cut) {
+      char s[160];
+      snprintf(s, sizeof s, "time budget %.0f s: %d core%s measured with %d of %d rounds", o.budget_s, k,
+               k > 1 ? "s" : "", ms.rounds_done, ms.rounds);
+      note(p, s);
+    }
     for (int v = 0; v < max_ver; v++) {
       double sum = 0;
       for (int l = 0; l < nl; l++) sum += MED(&ms, v, 0, l);

@@ -94,6 +94,9 @@ typedef struct {
   int n_levels;           /* co-runner levels 0..3 (first n of llc, bw50, bw); -1: none */
   int no_counters;        /* do not try perf_event_open (also env MTS_NO_PERF=1) */
   int64_t llc_bytes;      /* LLC size for the co-runner buffers; 0: from hwloc, else 32 MiB */
+  double budget_s;        /* > 0: when a core count overruns its share of this
+                             budget, it stops after two rounds (one co-run
+                             round) and the notes say so; 0: no budget */
 } mts_prof_opts_t;
 
 /* Progress: called after each measured step; done <= total steps. */

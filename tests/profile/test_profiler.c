@@ -411,6 +411,15 @@ static void test_real_tiny(void **state) {
     }
   }
   mts_prof_destroy(p);
+  /* a budget already spent: every count stops after two rounds, and says so */
+  mts_prof_opts_t ob = {.iters = 6, .co_iters = 4, .budget_s = 1e-6};
+  last_done = 0;
+  assert_int_equal(mts_profile_model(m, home, n, cc, n_cc, &ob, count_progress, NULL, &p), 0);
+  assert_int_equal(last_done, last_total); /* progress still reaches 100 % */
+  assert_non_null(strstr(p->notes, "with 2 of 6 rounds"));
+  for (int c = 0; c < n_cc; c++) assert_true(p->layers[0].solo_us[c] > 0);
+  if (n >= 2) assert_true(mts_prof_slowdown_max(p, 0, 0, 0) > 0);
+  mts_prof_destroy(p);
   /* a core count the model lacks is refused */
   int bad[1] = {3};
   assert_int_equal(mts_profile_model(m, home, n, bad, 1, &o, NULL, NULL, &p), MTS_EINVAL);
