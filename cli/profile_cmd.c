@@ -32,7 +32,7 @@ static void usage(FILE *f) {
           "  --iters N      solo runs per core count and version (default 5)\n"
           "  --co-iters N   runs per co-runner level (default 3)\n"
           "  --levels N     co-runner levels 0..3 (default 3)\n"
-          "  --budget S     seconds of measurement before rounds are cut (default 50; 0: none)\n"
+          "  --budget S     seconds of measurement before rounds are cut (default 45; 0: none)\n"
           "  --no-cache     measure again even if cached (the cache file is refreshed)\n"
           "  --json OUT     also write the profile as JSON\n"
           "  --quiet        no progress display\n");
@@ -227,7 +227,7 @@ int mts_cli_profile(int argc, char **argv) {
       {NULL, 0, NULL, 0}};
   const char *model = NULL, *json_out = NULL;
   int cc[MTS_PROF_MAX_CC], n_cc = 0, c, rc, exit_code = 1, no_cache = 0, quiet = 0;
-  mts_prof_opts_t po = {.budget_s = 50};
+  mts_prof_opts_t po = {.budget_s = 45};
   mts_graph_t *g = NULL;
   mts_model_t *m = NULL;
   mts_prof_t *p = NULL;

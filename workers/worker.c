@@ -150,7 +150,7 @@ static int profile_one(worker_t *w, const Mts__Load *ld, wmodel_t *wm, mts_prof_
   }
   /* the budget bounds a cold start on a busy machine (rounds are cut, and
    * the notes say so) */
-  mts_prof_opts_t po = {.iters = ld->solo_iters > 0 ? ld->solo_iters : 5, .budget_s = 50};
+  mts_prof_opts_t po = {.iters = ld->solo_iters > 0 ? ld->solo_iters : 5, .budget_s = 45};
   rc = mts_profile_model(wm->m, w->home, w->n_home, w->cc, w->n_cc, &po, profile_progress, w, out);
   w->bound_n = 0; /* the profiler re-bound the OpenMP team */
   if (rc) return rc;
