@@ -451,9 +451,10 @@ int mts_sweep_run(const mts_sweep_opts_t *o_in) {
   char pol[MTS_SWEEP_MAX_POLICIES][32], path[8192];
   int np = 0, rc;
   FILE *sw = NULL, *sm = NULL;
-  static double maxs[MTS_SWEEP_MAX_POLICIES][MTS_SWEEP_MAX_SEEDS];
-  static point_t at_base[MTS_SWEEP_MAX_POLICIES][MTS_SWEEP_MAX_SEEDS];
+  double maxs[MTS_SWEEP_MAX_POLICIES][MTS_SWEEP_MAX_SEEDS] = {{0}};
+  point_t at_base[MTS_SWEEP_MAX_POLICIES][MTS_SWEEP_MAX_SEEDS];
   memset(&c, 0, sizeof c);
+  memset(at_base, 0, sizeof at_base);
   c.o = &o;
 
   if (!o.backend) o.backend = "sim";
