@@ -25,10 +25,15 @@ const char *mts_strerror(int err) {
 }
 
 int mts_seterr(int err, const char *fmt, ...) {
+  /* Format into a temporary: callers often wrap the current message,
+   * mts_seterr(rc, "model '%s': %s", name, mts_errmsg()), and vsnprintf
+   * into its own argument is undefined. */
+  char tmp[sizeof errbuf];
   va_list ap;
   va_start(ap, fmt);
-  vsnprintf(errbuf, sizeof errbuf, fmt, ap);
+  vsnprintf(tmp, sizeof tmp, fmt, ap);
   va_end(ap);
+  memcpy(errbuf, tmp, sizeof errbuf);
   errcode = err;
   return err;
 }

@@ -1,5 +1,6 @@
 /* worker.c — a worker rank (see worker.h). */
 #include "workers/worker.h"
+#include "workers/validate.h"
 
 #include <errno.h>
 #include <omp.h>
@@ -56,6 +57,8 @@ typedef struct {
   char fault[16];         /* injected fault (--inject-fault), "" for none */
   int fault_after;        /* ... at this block number (1-based) */
   int coord_pid;          /* coordinator on this host: watched, 0 if remote */
+  int loaded;             /* a Load was accepted and the models are ready */
+  int n_layers[MAX_MODELS];
 } worker_t;
 
 /* The coordinator died (same host only): nothing will shut us down. */
@@ -284,7 +287,9 @@ static int live_find(worker_t *w, uint64_t q) {
 }
 
 /* Runs one dispatched block and replies with its completion. */
-static int run_block(worker_t *w, const Mts__Dispatch *d, int64_t recv_us) {
+/* Runs one dispatched block and replies with its completion.  `invalid`
+ * (from mts_worker_validate) fails the block without running it. */
+static int run_block(worker_t *w, const Mts__Dispatch *d, int64_t recv_us, const char *invalid) {
   Mts__Msg m = MTS__MSG__INIT;
   Mts__Completion c = MTS__COMPLETION__INIT;
   char err[512] = "";
@@ -298,25 +303,12 @@ static int run_block(worker_t *w, const Mts__Dispatch *d, int64_t recv_us) {
   c.last = d->last;
   c.version = d->version;
   c.ncores = n;
-  if (d->model < 0 || d->model >= w->n_models || n <= 0 || n > MTS_MAX_CORES) {
-    snprintf(err, sizeof err, "bad dispatch: model %d, %d cores", d->model, n);
+  if (invalid) {
+    snprintf(err, sizeof err, "bad dispatch: %s", invalid);
     goto reply;
   }
-  for (int i = 0; i < n; i++) {
-    cores[i] = d->cores[i];
-    int ok = 0;
-    for (int h = 0; h < w->n_home; h++) ok |= w->home[h] == cores[i];
-    if (!ok) {
-      snprintf(err, sizeof err, "granted core %d is outside this worker's home", cores[i]);
-      goto reply;
-    }
-  }
+  for (int i = 0; i < n; i++) cores[i] = d->cores[i];
   wmodel_t *wm = &w->models[d->model];
-  int nl = mts_model_n_layers(wm->m);
-  if (d->first < 0 || d->last > nl || d->first >= d->last) {
-    snprintf(err, sizeof err, "bad layer range [%d, %d) of %d", d->first, d->last, nl);
-    goto reply;
-  }
   if (inject_fault(w, err, sizeof err)) {
     w->blocks++;
     goto reply;
@@ -453,6 +445,17 @@ int mts_worker_main(int rank) {
       exit_code = 1;
       break;
     }
+    /* Check the message against what this worker has before acting on it. */
+    char verr[256] = "";
+    mts_worker_limits_t lim = {.loaded = w->loaded, .n_models = w->n_models, .n_layers = w->n_layers,
+                               .n_home = w->n_home, .home = w->home, .n_core_counts = w->n_cc,
+                               .core_counts = w->cc, .max_models = MAX_MODELS, .max_cores = MTS_MAX_CORES};
+    int bad = mts_worker_validate(m, &lim, verr, sizeof verr) != 0;
+    if (bad && m->body_case != MTS__MSG__BODY_DISPATCH && m->body_case != MTS__MSG__BODY_LOAD) {
+      MTS_LOG(MTS_LOG_WARN, "worker %d: ignoring a message: %s", rank, verr);
+      mts_msg_free(m);
+      continue;
+    }
     if (m->body_case == MTS__MSG__BODY_SHUTDOWN) {
       Mts__Msg r = MTS__MSG__INIT;
       Mts__Bye bye = MTS__BYE__INIT;
@@ -489,10 +492,14 @@ int mts_worker_main(int rank) {
       for (size_t i = 0; i < ld->n_home_cores && i < MTS_MAX_CORES; i++) w->home[w->n_home++] = ld->home_cores[i];
       w->n_cc = 0;
       for (size_t i = 0; i < ld->n_core_counts && i < MTS_MAX_CORES; i++) w->cc[w->n_cc++] = ld->core_counts[i];
-      if (w->n_home == 0 || w->n_cc == 0 || ld->n_models > MAX_MODELS) {
-        rc = mts_seterr(MTS_EPROTO, "worker %d: empty home or core counts, or too many models", rank);
+      if (bad) {
+        rc = mts_seterr(MTS_EPROTO, "worker %d: bad Load: %s", rank, verr);
       } else if ((rc = mts_bind_process(w->home, w->n_home)) == 0) {
         rc = load_models(w, ld, &rd, &load_ms);
+      }
+      if (rc == 0) {
+        w->loaded = 1;
+        for (int k = 0; k < w->n_models; k++) w->n_layers[k] = mts_model_n_layers(w->models[k].m);
       }
       char errbuf[1024];
       snprintf(errbuf, sizeof errbuf, "%s", rc ? mts_errmsg() : "");
@@ -513,7 +520,7 @@ int mts_worker_main(int rank) {
       cpu0 = cpu_ms();
       nap_max = WORKER_IDLE_MAX_US;
     } else if (m->body_case == MTS__MSG__BODY_DISPATCH) {
-      rc = run_block(w, m->dispatch, recv_us);
+      rc = run_block(w, m->dispatch, recv_us, bad ? verr : NULL);
     }
     mts_msg_free(m);
     if (rc) {
