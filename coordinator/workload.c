@@ -25,7 +25,7 @@
 static const char builtin_demo[] =
     "{\n"
     "  \"name\": \"demo\",\n"
-    "  \"duration_s\": 60,\n"
+    "  \"duration_s\": 45,\n"
     "  \"warmup_s\": 2,\n"
     "  \"seed\": 1,\n"
     "  \"tenants\": [\n"

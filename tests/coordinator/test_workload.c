@@ -209,7 +209,7 @@ static void test_builtins(void **state) {
   assert_string_equal(w->tenants[1].model, "mobilenet_v2");
   assert_string_equal(w->tenants[2].model, "squeezenet1_1");
   for (int t = 0; t < 3; t++) assert_true(w->tenants[t].qos_x_solo == 4);
-  assert_true(w->duration_s == 60 && w->warmup_s == 2);
+  assert_true(w->duration_s == 45 && w->warmup_s == 2);
   mts_workload_destroy(w);
 
   assert_int_equal(mts_workload_builtin("tiny", &w), 0);
