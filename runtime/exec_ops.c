@@ -200,7 +200,10 @@ static int fc_as_conv(mts__cs_t *cs, const mts_node_t *n) {
   if (gemm && n->attr.trans_b ? B->dims[1] != K : B->dims[B->ndim - 2] != K) return 1;
   if (M * K != mts_tensor_numel(A)) return 1;
   const mts_tensor_t *C = ct >= 0 ? &g->tensors[ct] : NULL;
-  if (C && (!C->data || C->dtype != MTS_F32 || mts_tensor_numel(C) != N)) return 1;
+  /* C: a bias vector along N only (a [N, 1] C would vary along M) */
+  if (C && (!C->data || C->dtype != MTS_F32 || mts_tensor_numel(C) != N ||
+            C->ndim < 1 || C->dims[C->ndim - 1] != N))
+    return 1;
 
   int rc = 0, ak, aid;
   float alpha = gemm ? n->attr.alpha : 1.0f, beta = gemm ? n->attr.beta : 1.0f;

@@ -289,6 +289,12 @@ static void test_gemm(void **st) {
   start();
   check(gemm(act(2, 64, 5), cst(-.2f, .2f, 2, 64, 33), cst(-1, 1, 2, 5, 33), 1, 0, 0.5f, 2.0f), -1, 1,
         1e-4f, 1e-4f);
+  start(); /* alpha and beta with a bias vector (the 1x1-convolution path) */
+  check(gemm(act(2, 6, 10), cst(-.2f, .2f, 2, 10, 7), cst(-1, 1, 1, 7), 0, 0, 0.5f, 2.0f), -1, 1,
+        1e-4f, 1e-4f);
+  start(); /* C [N, 1] with M == N varies along M: not a bias vector */
+  check(gemm(act(2, 6, 10), cst(-.2f, .2f, 2, 10, 6), cst(-1, 1, 2, 6, 1), 0, 0, 1, 1), -1, 1,
+        1e-4f, 1e-4f);
   start(); /* both operands activations */
   int a = act(2, 7, 16);
   check(gemm(a, act(2, 9, 16), -1, 0, 1, 1, 1), -1, 1, 1e-4f, 1e-4f);
