@@ -13,7 +13,13 @@
  * primitives for the other core counts are created from descriptors patched
  * to those concrete layouts.  So a tensor crossing a block boundary is valid
  * for whatever core count runs the next block.  Consumers that need another
- * layout reorder into a temporary inside their own layer. */
+ * layout reorder into a temporary inside their own layer.
+ *
+ * Compile-time switches for A/B measurements (environment, read while a
+ * layer is built): MTS_NO_INPLACE_CONCAT=1 copies every Concat;
+ * MTS_DNNL_MAXPOOL=1 uses oneDNN's pooling for MaxPool on aBcd8b;
+ * MTS_FC_MATMUL=1 runs fully-connected layers through the matmul primitive
+ * instead of the 1x1 convolution. */
 #ifndef MTS_EXEC_INT_H
 #define MTS_EXEC_INT_H
 
