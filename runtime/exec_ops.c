@@ -212,7 +212,6 @@ static int fc_as_conv(mts__cs_t *cs, const mts_node_t *n) {
   dnnl_primitive_desc_t pd = NULL;
   dnnl_convolution_desc_t cd;
   dnnl_memory_desc_t amd, smd, wu, wany, bmd, dmd, ymd;
-  if ((rc = mts__tensor_plain(cs, n->inputs[0], &ak, &aid, &amd))) goto out;
   dnnl_dims_t sd = {1, K, M}, wd = {N, K, 1}, bd = {N}, dd = {1, N, M}, one = {1}, zero = {0};
   int tb = gemm && n->attr.trans_b;
   dnnl_dims_t ws = {tb ? K : 1, tb ? 1 : N, 1};
@@ -236,6 +235,8 @@ static int fc_as_conv(mts__cs_t *cs, const mts_node_t *n) {
     rc = 1;
     goto out;
   }
+  /* only now: a reorder of A to plain is a step of this layer */
+  if ((rc = mts__tensor_plain(cs, n->inputs[0], &ak, &aid, &amd))) goto out;
   cd.weights_desc = *dnnl_primitive_desc_query_md(pd, dnnl_query_weights_md, 0);
   const float *w = B->data;
   if (alpha != 1.0f) {
