@@ -209,7 +209,9 @@ int mts_trace_parse(const char *text, size_t len, const char *path,
   *out = NULL;
   *n = 0;
   if (!path) path = "<trace>";
-  for (size_t pos = 0; pos < len;) {
+  /* A UTF-8 byte-order mark (spreadsheets write one) is not a header. */
+  size_t start = len >= 3 && !memcmp(text, "\xEF\xBB\xBF", 3) ? 3 : 0;
+  for (size_t pos = start; pos < len;) {
     const char *nl = memchr(text + pos, '\n', len - pos);
     size_t ll = nl ? (size_t)(nl - (text + pos)) : len - pos;
     lineno++;

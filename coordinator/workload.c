@@ -456,6 +456,9 @@ int mts_workload_parse(const char *text, const char *path,
   int rc;
 
   *out = NULL;
+  /* Editors on Windows save UTF-8 with a byte-order mark, which JSON does
+   * not allow and which jansson would report as an invisible bad token. */
+  if (!strncmp(text, "\xEF\xBB\xBF", 3)) text += 3;
   root = json_loads(text, JSON_REJECT_DUPLICATES, &jerr);
   if (!root) {
     rc = mts_seterr(MTS_EPARSE, "%s:%d:%d: %s", c.file, jerr.line, jerr.column,

@@ -355,6 +355,13 @@ static void test_trace_parse_memory(void **state) {
   assert_null(a);
   assert_int_equal(n, 0);
 
+  /* a UTF-8 byte-order mark before the header (spreadsheet export) */
+  static const char bom[] = "\xEF\xBB\xBF" "arrival_us,tenant\n7,b\n";
+  assert_int_equal(mts_trace_parse(bom, sizeof bom - 1, "bom.csv", w, &a, &n), 0);
+  assert_int_equal(n, 1);
+  assert_int_equal(a[0].t_us, 7);
+  free(a);
+
   assert_int_equal(mts_trace_parse("", 0, "empty.csv", w, &a, &n), MTS_EPARSE);
   assert_string_equal(mts_errmsg(), "empty.csv: trace has no arrivals");
   free(buf);

@@ -298,6 +298,29 @@ static void test_positions_in_tricky_text(void **state) {
   mts_workload_destroy(w);
 }
 
+/* A UTF-8 byte-order mark (Windows editors) is skipped, not reported as an
+ * invisible bad token; line numbers are unchanged by it. */
+static void test_byte_order_mark(void **state) {
+  (void)state;
+  const char *text =
+      "\xEF\xBB\xBF{\"duration_s\": 1,\n"
+      " \"tenants\": [{\"name\": \"a\", \"model\": \"m\", \"qos_ms\": 5,\n"
+      "   \"arrival\": {\"process\": \"poisson\", \"rate_qps\": 1}}]}\n";
+  mts_workload_t *w = NULL;
+  assert_int_equal(mts_workload_parse(text, "bom.json", &w), 0);
+  assert_int_equal(w->n_tenants, 1);
+  mts_workload_destroy(w);
+  const char *bad =
+      "\xEF\xBB\xBF{\"duration_s\": 1,\n"
+      " \"tenants\": [{\"name\": \"a\", \"model\": \"m\", \"qos_ms\": -5,\n"
+      "   \"arrival\": {\"process\": \"poisson\", \"rate_qps\": 1}}]}\n";
+  assert_int_equal(mts_workload_parse(bad, "bom.json", &w), MTS_EPARSE);
+  assert_string_equal(mts_errmsg(), "bom.json:2: tenants[0].qos_ms: must be a positive number");
+  /* only at the very start */
+  assert_int_equal(mts_workload_parse("\n\xEF\xBB\xBF{}", "bom.json", &w), MTS_EPARSE);
+  assert_null(w);
+}
+
 static void test_too_many_tenants(void **state) {
   (void)state;
   size_t cap = 65536, len = 0;
@@ -325,6 +348,7 @@ int main(void) {
       cmocka_unit_test(test_open),
       cmocka_unit_test(test_positions_in_tricky_text),
       cmocka_unit_test(test_too_many_tenants),
+      cmocka_unit_test(test_byte_order_mark),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -197,8 +197,82 @@ static void test_table_covers_files(void **state) {
   }
 }
 
+/* The validator must also accept what the coordinator really sends (a
+ * validator that rejects everything would pass the table above) and apply
+ * the state rules: Load only once, Dispatch only after it. */
+static void test_validate_accepts(void **state) {
+  (void)state;
+  mts_worker_limits_t fresh = test_msg_limits(0), serving = test_msg_limits(1);
+  char err[256];
+  int32_t home[] = {1, 0}, cc[] = {1, 2}, one[] = {1};
+  Mts__ModelSpec s0 = MTS__MODEL_SPEC__INIT, s1 = MTS__MODEL_SPEC__INIT;
+  Mts__ModelSpec *sp[] = {&s0, &s1};
+  s0.name = "tiny";
+  s1.id = 1;
+  s1.name = "resnet50";
+  Mts__Load ld = MTS__LOAD__INIT;
+  ld.n_home_cores = 2;
+  ld.home_cores = home;
+  ld.n_core_counts = 2;
+  ld.core_counts = cc;
+  ld.n_models = 2;
+  ld.models = sp;
+  ld.solo_iters = 7;
+  Mts__Msg m = MTS__MSG__INIT;
+  m.body_case = MTS__MSG__BODY_LOAD;
+  m.load = &ld;
+  assert_int_equal(mts_worker_validate(&m, &fresh, err, sizeof err), 0);
+  assert_string_equal(err, "");
+  assert_int_equal(mts_worker_validate(&m, &serving, err, sizeof err), MTS_EPROTO);
+  assert_string_equal(err, "bad load: models are already loaded");
+  s1.id = 0;
+  assert_int_equal(mts_worker_validate(&m, &fresh, err, sizeof err), MTS_EPROTO);
+  assert_string_equal(err, "bad load: model 1 ('resnet50') has id 0");
+  s1.id = 1;
+  ld.solo_iters = 1 << 30;
+  assert_int_equal(mts_worker_validate(&m, &fresh, err, sizeof err), MTS_EPROTO);
+  ld.solo_iters = 0;
+  ld.fault = "exit";
+  ld.fault_after = 3;
+  assert_int_equal(mts_worker_validate(&m, &fresh, err, sizeof err), 0);
+
+  Mts__Dispatch d = MTS__DISPATCH__INIT;
+  d.model = 1;
+  d.first = 4;
+  d.last = 5; /* the last layer of a 5-layer model */
+  d.n_cores = 2;
+  d.cores = home;
+  d.release = 1;
+  m.body_case = MTS__MSG__BODY_DISPATCH;
+  m.dispatch = &d;
+  assert_int_equal(mts_worker_validate(&m, &serving, err, sizeof err), 0);
+  assert_int_equal(mts_worker_validate(&m, &fresh, err, sizeof err), MTS_EPROTO);
+  assert_string_equal(err, "bad dispatch: no models loaded yet");
+  d.n_cores = 1;
+  d.cores = one;
+  assert_int_equal(mts_worker_validate(&m, &serving, err, sizeof err), 0);
+  /* a core count that was never compiled */
+  int only2[] = {2};
+  serving.core_counts = only2;
+  serving.n_core_counts = 1;
+  assert_int_equal(mts_worker_validate(&m, &serving, err, sizeof err), MTS_EPROTO);
+  assert_string_equal(err, "bad dispatch: 1 cores is not a compiled core count");
+  serving = test_msg_limits(1);
+  d.version = -1;
+  assert_int_equal(mts_worker_validate(&m, &serving, err, sizeof err), MTS_EPROTO);
+  assert_string_equal(err, "bad dispatch: version -1");
+
+  Mts__Shutdown sd = MTS__SHUTDOWN__INIT;
+  m.body_case = MTS__MSG__BODY_SHUTDOWN;
+  m.shutdown = &sd;
+  assert_int_equal(mts_worker_validate(&m, &fresh, err, sizeof err), 0);
+  assert_int_equal(mts_worker_validate(&m, &serving, NULL, 0), 0);
+  assert_int_equal(mts_worker_validate(NULL, &serving, NULL, 0), MTS_EPROTO);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
+      cmocka_unit_test(test_validate_accepts),
       cmocka_unit_test(test_table),
       cmocka_unit_test(test_table_covers_files),
   };
