@@ -304,7 +304,7 @@ static int run_block(worker_t *w, const Mts__Dispatch *d, int64_t recv_us, const
   c.version = d->version;
   c.ncores = n;
   if (invalid) {
-    snprintf(err, sizeof err, "bad dispatch: %s", invalid);
+    snprintf(err, sizeof err, "%s", invalid);
     goto reply;
   }
   for (int i = 0; i < n; i++) cores[i] = d->cores[i];
@@ -448,7 +448,7 @@ int mts_worker_main(int rank) {
     /* Check the message against what this worker has before acting on it. */
     char verr[256] = "";
     mts_worker_limits_t lim = {.loaded = w->loaded, .n_models = w->n_models, .n_layers = w->n_layers,
-                               .n_home = w->n_home, .home = w->home, .n_core_counts = w->n_cc,
+                               .n_home = w->n_home, .home = w->home, .n_core_counts = w->n_cc < 64 ? w->n_cc : 64, /* compiled: see load_models */
                                .core_counts = w->cc, .max_models = MAX_MODELS, .max_cores = MTS_MAX_CORES};
     int bad = mts_worker_validate(m, &lim, verr, sizeof verr) != 0;
     if (bad && m->body_case != MTS__MSG__BODY_DISPATCH && m->body_case != MTS__MSG__BODY_LOAD) {
@@ -472,7 +472,16 @@ int mts_worker_main(int rank) {
       mts_msg_free(m);
       break;
     }
-    if (m->body_case == MTS__MSG__BODY_LOAD) {
+    if (m->body_case == MTS__MSG__BODY_LOAD && bad) {
+      /* refused before it changes anything (a second Load must not move the home) */
+      Mts__Msg r = MTS__MSG__INIT;
+      Mts__Ready rd = MTS__READY__INIT;
+      rd.ok = 0;
+      rd.error = verr;
+      r.body_case = MTS__MSG__BODY_READY;
+      r.ready = &rd;
+      rc = mts_msg_send(&r, 0);
+    } else if (m->body_case == MTS__MSG__BODY_LOAD) {
       const Mts__Load *ld = m->load;
       Mts__Msg r = MTS__MSG__INIT;
       Mts__Ready rd = MTS__READY__INIT;
@@ -492,9 +501,7 @@ int mts_worker_main(int rank) {
       for (size_t i = 0; i < ld->n_home_cores && i < MTS_MAX_CORES; i++) w->home[w->n_home++] = ld->home_cores[i];
       w->n_cc = 0;
       for (size_t i = 0; i < ld->n_core_counts && i < MTS_MAX_CORES; i++) w->cc[w->n_cc++] = ld->core_counts[i];
-      if (bad) {
-        rc = mts_seterr(MTS_EPROTO, "worker %d: bad Load: %s", rank, verr);
-      } else if ((rc = mts_bind_process(w->home, w->n_home)) == 0) {
+      if ((rc = mts_bind_process(w->home, w->n_home)) == 0) {
         rc = load_models(w, ld, &rd, &load_ms);
       }
       if (rc == 0) {
