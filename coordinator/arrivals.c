@@ -248,35 +248,13 @@ out:
 
 int mts_trace_read(const char *path, const mts_workload_t *w,
                    mts_arrival_t **out, size_t *n) {
-  FILE *f = NULL;
   char *buf = NULL;
-  size_t len = 0, cap = 0;
-  int rc;
-
+  size_t len = 0;
   *out = NULL;
   *n = 0;
-  f = fopen(path, "rb");
-  if (!f) {
-    rc = mts_seterr(MTS_EIO, "%s: cannot open: %s", path, strerror(errno));
-    goto out;
-  }
-  for (;;) {
-    if (cap - len < 4096) {
-      cap = cap ? 2 * cap : 65536;
-      buf = mts_xrealloc(buf, cap);
-    }
-    size_t got = fread(buf + len, 1, cap - len, f);
-    len += got;
-    if (got == 0) break;
-  }
-  if (ferror(f)) {
-    rc = mts_seterr(MTS_EIO, "%s: read error: %s", path, strerror(errno));
-    goto out;
-  }
-  rc = mts_trace_parse(buf, len, path, w, out, n);
-out:
+  int rc = mts_read_file(path, &buf, &len);
+  if (rc == 0) rc = mts_trace_parse(buf, len, path, w, out, n);
   free(buf);
-  if (f) fclose(f);
   return rc;
 }
 

@@ -479,38 +479,12 @@ out:
 }
 
 int mts_workload_load(const char *path, mts_workload_t **out) {
-  FILE *f = NULL;
   char *buf = NULL;
-  size_t len = 0, cap = 0;
-  int rc;
-
+  size_t len = 0;
   *out = NULL;
-  f = fopen(path, "rb");
-  if (!f) {
-    rc = mts_seterr(MTS_EIO, "%s: cannot open: %s", path, strerror(errno));
-    goto out;
-  }
-  for (;;) {
-    if (cap - len < 4096) {
-      cap = cap ? 2 * cap : 16384;
-      buf = mts_xrealloc(buf, cap + 1);
-    }
-    size_t got = fread(buf + len, 1, cap - len, f);
-    len += got;
-    if (got == 0) break;
-  }
-  if (ferror(f)) {
-    rc = mts_seterr(MTS_EIO, "%s: read error: %s", path, strerror(errno));
-    goto out;
-  }
-  buf[len] = '\0';
-  if (strlen(buf) != len) {
-    rc = mts_seterr(MTS_EPARSE, "%s: contains a NUL byte", path);
-    goto out;
-  }
-  rc = mts_workload_parse(buf, path, out);
-out:
-  if (f) fclose(f);
+  int rc = mts_read_file(path, &buf, &len);
+  if (rc == 0 && strlen(buf) != len) rc = mts_seterr(MTS_EPARSE, "%s: contains a NUL byte", path);
+  if (rc == 0) rc = mts_workload_parse(buf, path, out);
   free(buf);
   return rc;
 }

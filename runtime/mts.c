@@ -107,6 +107,36 @@ char *mts_xstrdup(const char *s) {
   return p;
 }
 
+int mts_read_file(const char *path, char **out, size_t *out_len) {
+  size_t len = 0, cap = 0;
+  char *buf = NULL;
+  int rc = 0;
+  *out = NULL;
+  *out_len = 0;
+  FILE *f = fopen(path, "rb");
+  if (!f) return mts_seterr(MTS_EIO, "%s: cannot open: %s", path, strerror(errno));
+  for (;;) {
+    if (cap - len < 4096) {
+      cap = cap ? 2 * cap : 65536;
+      buf = mts_xrealloc(buf, cap + 1);
+    }
+    size_t got = fread(buf + len, 1, cap - len, f);
+    len += got;
+    if (got == 0) break;
+  }
+  if (ferror(f)) {
+    rc = mts_seterr(MTS_EIO, "%s: read error: %s", path, strerror(errno));
+    free(buf);
+    buf = NULL;
+  } else {
+    buf[len] = '\0';
+  }
+  fclose(f);
+  *out = buf;
+  *out_len = buf ? len : 0;
+  return rc;
+}
+
 int mts_mkdir_p(const char *path) {
   char buf[4096];
   if (snprintf(buf, sizeof buf, "%s", path) >= (int)sizeof buf) {

@@ -77,6 +77,11 @@ void *mts_xcalloc(size_t n, size_t size);
 void *mts_xrealloc(void *p, size_t n);
 char *mts_xstrdup(const char *s);
 
+/* Reads a whole file into a malloc'd buffer with a terminating NUL (not
+ * counted in *len).  Errors: MTS_EIO "PATH: cannot open: ..." / "read
+ * error".  The caller frees *buf. */
+int mts_read_file(const char *path, char **buf, size_t *len);
+
 /* Creates a directory and its missing parents (like mkdir -p); 0 or -1
  * with errno set. */
 int mts_mkdir_p(const char *path);
