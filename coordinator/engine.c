@@ -62,6 +62,7 @@ int mts_engine_run(const mts_engine_config_t *cfg, mts_sched_t *s,
   int64_t warm_end = (int64_t)(cfg->warmup_s * 1e6);
   int64_t last_progress = -10000000;
   int64_t tick = cfg->progress_tty ? 500000 : 5000000;
+  int dirty = 0; /* an event since the last decision */
   size_t dec_cap = 256, n_lat = 0, cap_lat = 4096;
   mts_decision_t *dec = mts_xmalloc(dec_cap * sizeof *dec);
   double *lat = mts_xmalloc(cap_lat * sizeof *lat);
@@ -77,10 +78,10 @@ int mts_engine_run(const mts_engine_config_t *cfg, mts_sched_t *s,
 
   for (;;) {
     int64_t now = t->now(t->impl);
-    int changed = 0;
     if (cfg->stop && *cfg->stop && !res->stopped) {
       /* Stop admitting; what arrived gets a short grace to finish. */
       res->stopped = 1;
+      dirty = 1;
       next = cfg->n_arrivals;
       end_arrivals = now;
       hard_end = now + (int64_t)(cfg->stop_grace_s * 1e6);
@@ -102,11 +103,15 @@ int mts_engine_run(const mts_engine_config_t *cfg, mts_sched_t *s,
       q->worker = -1;
       mts_sched_set_queries(s, tab.q, tab.n);
       mts_sched_arrive(s, qi, now);
-      changed = 1;
+      dirty = 1;
     }
-    if (changed || mts_sched_n_waiting(s) > 0) {
+    /* Decisions change only with an event (arrival, completion, lost
+     * worker, stop); a wake-up without one has nothing to decide. */
+    if (dirty && mts_sched_n_waiting(s) > 0) {
+      dirty = 0;
       int64_t t0 = mts_now_ns();
       int nd = mts_sched_decide(s, now, dec, (int)dec_cap);
+      if (nd == (int)dec_cap) dirty = 1; /* more may be ready: decide again */
       double us = (double)(mts_now_ns() - t0) / 1e3;
       if (n_lat == cap_lat) {
         cap_lat *= 2;
@@ -164,6 +169,7 @@ int mts_engine_run(const mts_engine_config_t *cfg, mts_sched_t *s,
           if (res->n_lost < MTS_SCHED_MAX_WORKERS) res->lost[res->n_lost++] = wk;
           if (t->lost) t->lost(t->impl, wk);
           mts_sched_worker_lost(s, wk, now);
+          dirty = 1;
           continue; /* qi is no longer running: the scan drops it */
         }
       }
@@ -179,6 +185,7 @@ int mts_engine_run(const mts_engine_config_t *cfg, mts_sched_t *s,
     }
     while (got == 1) {
       mts_sched_complete(s, ev.query, ev.ok, t->now(t->impl), ev.exec_us);
+      dirty = 1;
       if (!ev.ok) MTS_LOG(MTS_LOG_WARN, "query %zu failed on its worker: %s", ev.query, ev.error);
       got = t->wait(t->impl, 0, -1, &ev); /* drain what is already there */
       if (got < 0) {
