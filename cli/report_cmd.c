@@ -81,8 +81,12 @@ static int gnuplot(rctx_t *c, const char *name) {
   pid_t pid = fork();
   if (pid < 0) return mts_seterr(MTS_EIO, "fork: %s", strerror(errno));
   if (pid == 0) {
+    /* in the plots directory (the scripts name their data files relative
+     * to it), so the script by its own name: gp may be a relative path */
+    char base[512];
+    snprintf(base, sizeof base, "%s.gp", name);
     if (chdir(c->pdir) != 0) _exit(126);
-    execlp("gnuplot", "gnuplot", gp, (char *)NULL);
+    execlp("gnuplot", "gnuplot", base, (char *)NULL);
     fprintf(stderr, "mtserve report: cannot run gnuplot: %s (install gnuplot-nox; scripts/setup does)\n",
             strerror(errno));
     _exit(127);

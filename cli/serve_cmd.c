@@ -32,6 +32,8 @@ static void usage(FILE *f) {
           "  --admission on|off     admission control (default: the policy's; mts: on)\n"
           "  --queue-limit N        per tenant, at most N queries waiting to start (default: no limit)\n"
           "  --reject newest|oldest with a full queue, drop the arriving query (default) or the oldest waiting\n"
+          "  --horizon X            mts: no block longer than X times the tightest QoS target (default 0.3;\n"
+          "                         0: no cap)\n"
           "  --solo-iters N         iterations per model and core count when profiling (default 7)\n"
           "  --out DIR              results directory (default results/<timestamp>)\n"
           "  --stop-grace S         on SIGINT/SIGTERM, seconds to drain before dropping (default 0.5)\n"
@@ -57,7 +59,7 @@ static int parse(int argc, char **argv, mts_serve_opts_t *o, int rank) {
       {"quiet", no_argument, 0, 'q'},          {"stop-grace", required_argument, 0, 'g'},
       {"admission", required_argument, 0, 'A'}, {"queue-limit", required_argument, 0, 'Q'},
       {"reject", required_argument, 0, 'R'},   {"block-timeout", required_argument, 0, 'T'},
-      {"inject-fault", required_argument, 0, 'F'},          {"help", no_argument, 0, 'h'},
+      {"inject-fault", required_argument, 0, 'F'}, {"horizon", required_argument, 0, 'Z'},          {"help", no_argument, 0, 'h'},
       {0, 0, 0, 0}};
   FILE *err = rank == 0 ? stderr : fopen("/dev/null", "w");
   int rc = 0, c;
@@ -89,6 +91,15 @@ static int parse(int argc, char **argv, mts_serve_opts_t *o, int rank) {
       }
       break;
     case 'q': o->quiet = 1; break;
+    case 'Z': {
+      double v = strtod(optarg, &end);
+      if (*end || !(v >= 0)) {
+        fprintf(err, "mtserve serve: --horizon needs a non-negative number, not '%s'\n", optarg);
+        rc = 2;
+      }
+      o->horizon = v > 0 ? v : -1;
+      break;
+    }
     case 'F': o->inject_fault = optarg; break;
     case 'd':
     case 'r':

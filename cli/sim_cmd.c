@@ -40,6 +40,8 @@ static void usage(FILE *f) {
           "  --interference KN,KL   the machine's interference (default 0.5,0.3)\n"
           "  --model-interference KN,KL  the scheduler's estimate (default 0.5,0.3)\n"
           "  --min-block-us US      veltair/mts shortest block (default 500)\n"
+          "  --horizon X            mts: no block longer than X times the tightest QoS target (default 0.3;\n"
+          "                         0: no cap)\n"
           "  --granularity G        veltair/mts: 0 adaptive (default), 1 layer-wise .. 5 whole model\n"
           "  --drop-hopeless        drop queries that can no longer meet their target\n"
           "  --admission on|off     admission control (default: the policy's; mts: on)\n"
@@ -72,6 +74,7 @@ int mts_cli_sim(int argc, char **argv) {
       {"noise", required_argument, 0, 'z'},      {"dispatch-us", required_argument, 0, 'u'},
       {"interference", required_argument, 0, 'I'}, {"model-interference", required_argument, 0, 'M'},
       {"min-block-us", required_argument, 0, 'b'}, {"granularity", required_argument, 0, 'g'},
+      {"horizon", required_argument, 0, 'Z'},
       {"drop-hopeless", no_argument, 0, 'D'},    {"admission", required_argument, 0, 'A'},
       {"out", required_argument, 0, 'o'},        {"quiet", no_argument, 0, 'q'},
       {"help", no_argument, 0, 'h'},             {0, 0, 0, 0}};
@@ -109,7 +112,7 @@ int mts_cli_sim(int argc, char **argv) {
         o.model = &model;
       }
       break;
-    case 'd': case 'r': case 'z': case 'u': case 'b': {
+    case 'd': case 'r': case 'z': case 'u': case 'b': case 'Z': {
       double v = strtod(optarg, &end);
       if (*end || v < 0 || ((c == 'd' || c == 'r') && !(v > 0))) {
         const char *name = "?";
@@ -123,6 +126,7 @@ int mts_cli_sim(int argc, char **argv) {
       else if (c == 'r') o.rate_scale = v;
       else if (c == 'z') o.noise = v;
       else if (c == 'u') o.dispatch_us = v;
+      else if (c == 'Z') o.horizon = v > 0 ? v : -1;
       else o.min_block_us = v;
       break;
     }

@@ -50,6 +50,8 @@ static void usage(FILE *f) {
           "  --home llc|node        worker homes (serve's --home)\n"
           "  --solo-iters N         serve's --solo-iters\n"
           "  --mpirun PATH          mpirun wrapper (default: scripts/mpirun of the source tree)\n"
+          " both:\n"
+          "  --horizon X            mts's block-length cap (serve/sim --horizon; 0: none)\n"
           "  -h, --help             this help\n"
           "\n"
           "Writes DIR/points.csv (every run), DIR/sweep.csv (max load per policy and seed),\n"
@@ -73,6 +75,7 @@ int mts_cli_sweep(int argc, char **argv) {
       {"dispatch-us", required_argument, 0, 'u'}, {"ranks", required_argument, 0, 'r'},
       {"home", required_argument, 0, 'H'},     {"solo-iters", required_argument, 0, 'i'},
       {"mpirun", required_argument, 0, 'm'},   {"help", no_argument, 0, 'h'},
+      {"horizon", required_argument, 0, 'Z'},
       {0, 0, 0, 0}};
   mts_sweep_opts_t o;
   char out_dir[4096];
@@ -97,9 +100,9 @@ int mts_cli_sweep(int argc, char **argv) {
     case 'R': o.ref_dir = optarg; break;
     case 'H': o.home_mode = optarg; break;
     case 'm': o.mpirun = optarg; break;
-    case 'd': case 't': case 'x': case 'T': case 'z': case 'u': {
+    case 'd': case 't': case 'x': case 'T': case 'z': case 'u': case 'Z': {
       double v = strtod(optarg, &end);
-      int nonneg = c == 'z' || c == 'u';
+      int nonneg = c == 'z' || c == 'u' || c == 'Z';
       if (*end || !(nonneg ? v >= 0 : v > 0) || (c == 't' && v > 1)) {
         fprintf(stderr, "mtserve sweep: --%s needs a %s number%s, not '%s'\n", name,
                 nonneg ? "non-negative" : "positive", c == 't' ? " <= 1" : "", optarg);
@@ -110,6 +113,7 @@ int mts_cli_sweep(int argc, char **argv) {
       else if (c == 'x') o.start_scale = v;
       else if (c == 'T') o.tol = v;
       else if (c == 'z') o.noise = v;
+      else if (c == 'Z') o.horizon = v > 0 ? v : -1;
       else o.dispatch_us = v;
       break;
     }

@@ -33,6 +33,9 @@ typedef struct {
                           while their core-time stays efficient (greedy_eff) */
   double greedy_eff;   /* least efficiency t(c0) c0 / (t(c) c) accepted */
   int coarse;          /* granularity leans to whole-model blocks under load */
+  double horizon;      /* > 0: no block longer than horizon x the tightest
+                          QoS target of any tenant (each layer timed on its
+                          fewest on-schedule cores), at every level */
 } mts__velt_opts_t;
 
 int mts__velt_init(mts_sched_t *s, const mts__velt_opts_t *o, void **state);

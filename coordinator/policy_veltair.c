@@ -12,7 +12,11 @@
  *   2..4 group consecutive layers whose minc are within a factor (1.5, 2,
  *   3) of each other, and never cut a block shorter than min_block_us x
  *   (1, 2, 4) (duration at the layers' minc); a short tail joins the block
- *   before it; level 5 is the whole model.
+ *   before it; level 5 is the whole model.  With a horizon (mts), no block
+ *   at any level is longer than horizon x the tightest QoS target of any
+ *   tenant (but for a single layer, or a tail shorter than horizon / 4
+ *   joined to the block before it), and level 5 becomes "as long as the
+ *   horizon allows".
  * - Granularity per query, chosen at its first block from the load (busy
  *   core fraction, backlog) and the recent conflict rate: under contention
  *   coarser blocks mean fewer dispatches and fewer fights over cores; at
@@ -72,13 +76,13 @@ static inline double bt(const vmodel_t *vm, int v, int a, int b, int c) {
   return p[b * vm->n_cc + c - 1] - p[a * vm->n_cc + c - 1];
 }
 
-static void build_blocks(const vmodel_t *vm, vtenant_t *vt, int level, double min_us, double max_us,
-                         double tol) {
-  int L = vm->n_layers, *end = vt->end[level - 1];
+static void build_blocks(const vmodel_t *vm, const vtenant_t *vt, int level, double min_us, double max_us,
+                         double tol, int *end, int *n_blocks) {
+  int L = vm->n_layers;
   int nb = 0;
   if (level == 1 || level == MTS_GRAN_LEVELS) {
     for (int l = 0; l < L; l++) end[l] = level == 1 ? l + 1 : L;
-    vt->n_blocks[level - 1] = level == 1 ? L : 1;
+    *n_blocks = level == 1 ? L : 1;
     return;
   }
   if (max_us < min_us) max_us = min_us;
@@ -108,7 +112,7 @@ static void build_blocks(const vmodel_t *vm, vtenant_t *vt, int level, double mi
     start = e;
   }
   for (int l = 0; l < L; l = end[l]) nb++;
-  vt->n_blocks[level - 1] = nb;
+  *n_blocks = nb;
 }
 
 int mts__velt_init(mts_sched_t *s, const mts__velt_opts_t *o, void **state) {
@@ -176,13 +180,26 @@ int mts__velt_init(mts_sched_t *s, const mts__velt_opts_t *o, void **state) {
       if (!found) vt->minc[l] = best;
     }
     /* floor (x min_block_us), reaction horizon (x QoS), similarity */
-    static const double floor_x[MTS_GRAN_LEVELS] = {0, 1, 2, 4, 0};
+    double hz = 0;
+    if (v->o.horizon > 0) {
+      for (int u = 0; u < cfg->n_tenants; u++)
+        if (hz == 0 || cfg->tenant_qos_us[u] < hz) hz = cfg->tenant_qos_us[u];
+      hz *= v->o.horizon;
+    }
+    static const double floor_x[MTS_GRAN_LEVELS] = {0, 1, 2, 4, 4};
     static const double horizon[MTS_GRAN_LEVELS] = {0, 0.125, 0.25, 0.5, 0};
     static const double tol[MTS_GRAN_LEVELS] = {0, 1.5, 2, 3, 0};
     for (int g = 1; g <= MTS_GRAN_LEVELS; g++) {
       vt->end[g - 1] = mts_xcalloc((size_t)L, sizeof(int));
-      build_blocks(vm, vt, g, v->min_block_us * floor_x[g - 1], cfg->tenant_qos_us[t] * horizon[g - 1],
-                   tol[g - 1]);
+      double max_us = cfg->tenant_qos_us[t] * horizon[g - 1], tolg = tol[g - 1];
+      if (hz > 0 && g > 1 && (g == MTS_GRAN_LEVELS || max_us > hz)) {
+        max_us = hz;
+        if (g == MTS_GRAN_LEVELS) tolg = 1e9; /* cut by length only */
+      }
+      double floor_us = v->min_block_us * floor_x[g - 1];
+      if (hz > 0 && floor_us > hz / 4) floor_us = hz / 4; /* the horizon wins over the floor */
+      build_blocks(vm, vt, g == MTS_GRAN_LEVELS && hz > 0 ? MTS_GRAN_LEVELS - 1 : g, floor_us, max_us, tolg,
+                   vt->end[g - 1], &vt->n_blocks[g - 1]);
     }
   }
   *state = v;

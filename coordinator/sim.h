@@ -70,6 +70,7 @@ typedef struct {
   int admission;                    /* 0 policy default, 1 on, -1 off */
   int fixed_gran;
   double min_block_us;
+  double horizon;                   /* mts block-length cap (0: default, < 0: none) */
   int quiet;
 } mts_sim_opts_t;
 

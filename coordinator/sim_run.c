@@ -173,6 +173,7 @@ int mts_sim_run(const mts_sim_opts_t *o, mts_sim_result_t *res) {
       .n_tenants = w->n_tenants, .tenant_qos_us = qos_us, .tenant_model = tenant_model,
       .max_cores_node = cores, .n_nodes = nodes, .tenant_rate_qps = rate, .admission = o->admission,
       .interference = o->model, .min_block_us = o->min_block_us, .fixed_gran = o->fixed_gran,
+      .horizon = o->horizon,
   };
   if ((rc = mts_sched_create(&sc, &sched)) != 0) goto out;
   if (o->out_dir && mts_mkdir_p(o->out_dir) != 0) {

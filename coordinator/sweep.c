@@ -96,6 +96,7 @@ static int run_sim(ctx_t *c, const char *policy, uint64_t seed, double scale, co
   so.seed = seed;
   so.noise = o->noise;
   so.dispatch_us = o->dispatch_us;
+  so.horizon = o->horizon;
   so.quiet = 1;
   int rc = mts_sim_run(&so, &res);
   if (rc == 0) judge(c, &res.rep.overall, res.rep.tenant, res.rep.n_tenants, res.core_utilisation, pt);
@@ -178,6 +179,12 @@ static int run_mpi(ctx_t *c, const char *policy, uint64_t seed, double scale, co
     snprintf(si, sizeof si, "%d", o->solo_iters);
     argv[k++] = "--solo-iters";
     argv[k++] = si;
+  }
+  char hz[32];
+  if (o->horizon != 0) {
+    snprintf(hz, sizeof hz, "%.6g", o->horizon > 0 ? o->horizon : 0.0);
+    argv[k++] = "--horizon";
+    argv[k++] = hz;
   }
   argv[k++] = "--quiet";
   argv[k++] = "--out";
@@ -408,6 +415,7 @@ static int write_meta(ctx_t *c, char pol[][32], int np) {
     json_object_set_new(m, "qos_from", json_string("calibration/summary.json (targets fixed in ms for every point: "
                                                    "workload.json)"));
   }
+  json_object_set_new(m, "horizon", o->horizon == 0 ? json_string("default") : json_real(o->horizon > 0 ? o->horizon : 0));
   if (c->mpi) {
     json_object_set_new(m, "ranks", json_integer(o->ranks));
     json_object_set_new(m, "home", json_string(o->home_mode ? o->home_mode : "llc"));

@@ -57,6 +57,8 @@ typedef struct {
   const char *home_mode;      /* "llc" or "node" (NULL: serve's default) */
   const char *mpirun;         /* wrapper (default: scripts/mpirun next to the build) */
   int solo_iters;             /* serve --solo-iters (0: serve's default) */
+  /* both */
+  double horizon;             /* mts --horizon (0: default, < 0: none) */
   /* search */
   int n_seeds;                /* default 3 (sim) / 1 (mpi) */
   uint64_t seed0;             /* first seed (default 1); seeds are seed0, seed0+1, ... */

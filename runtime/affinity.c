@@ -6,9 +6,12 @@
 #include "runtime/affinity.h"
 
 #include <hwloc.h>
+#include <errno.h>
 #include <omp.h>
+#include <sched.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <unistd.h>
 
 #include "runtime/mts.h"
@@ -124,4 +127,19 @@ int mts_bind_omp_team(const int *cores, int n) {
   }
   if (failed) return mts_seterr(MTS_ETOPO, "hwloc: %d of %d OpenMP threads could not be bound", failed, n);
   return 0;
+}
+
+int mts_raise_priority(char *how, size_t n) {
+  struct sched_param sp = {.sched_priority = sched_get_priority_min(SCHED_RR)};
+  if (sched_setscheduler(0, SCHED_RR, &sp) == 0) {
+    snprintf(how, n, "SCHED_RR");
+    return 0;
+  }
+  int err = errno;
+  if (setpriority(PRIO_PROCESS, 0, -10) == 0) {
+    snprintf(how, n, "nice -10");
+    return 0;
+  }
+  snprintf(how, n, "normal (no real-time or negative nice: %s)", strerror(err));
+  return -1;
 }

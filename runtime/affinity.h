@@ -7,6 +7,7 @@
 #ifndef MTS_AFFINITY_H
 #define MTS_AFFINITY_H
 
+#include <stddef.h>
 #include <stdint.h>
 
 #define MTS_MAX_CORES 1024
@@ -29,5 +30,13 @@ int mts_bind_process(const int *cores, int n);
  * cores[i].  Call before running primitives created for n threads, only
  * when the core set changes. */
 int mts_bind_omp_team(const int *cores, int n);
+
+/* Makes the calling thread preempt compute threads when it wakes: real-time
+ * round-robin at the lowest priority where allowed (root, CAP_SYS_NICE or
+ * RLIMIT_RTPRIO), else nice -10, else nothing.  For a thread that sleeps
+ * almost always and must react within microseconds (the coordinator), on
+ * cores that inference keeps busy.  Writes what it got ("SCHED_RR",
+ * "nice -10" or "normal (...)") into how; returns 0 when raised. */
+int mts_raise_priority(char *how, size_t n);
 
 #endif

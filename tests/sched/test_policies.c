@@ -196,6 +196,37 @@ static void test_fixed_granularity_dispatches(void **state) {
   fx_free(f);
 }
 
+/* mts's preemption horizon: with a tight tenant (2 ms) beside a loose one
+ * (50 ms), no block of either tenant at any level — whole-model included —
+ * is longer than 0.3 x 2 ms (at the core counts the block table assumes),
+ * unless it is a single layer (or has a tail under 1/4 of that joined); --horizon 0 (config -1) restores whole-model blocks. */
+static void horizon_off(fx_t *f) { f->cfg.horizon = -1; }
+
+static void test_horizon_caps_blocks(void **state) {
+  (void)state;
+  fx_t *f = fx_make("mts", 2, 8, 1, 0, 50000, 2000, NULL);
+  double hz = 0.3 * 2000;
+  for (int g = 2; g <= MTS_GRAN_LEVELS; g++) {
+    check_partition(f, 1, g);
+    check_partition(f, 0, g);
+    /* tenant 0's budgets are loose: every layer is on schedule on 1 core,
+     * the count its block table measures durations at */
+    for (int l = 0; l < NL;) {
+      int e = mts__velt_block_end(f->s, 0, g, l);
+      double d = 0;
+      for (int k = l; k < e; k++) d += solo(k, 1);
+      if (e - l > 1) assert_true(d <= hz * 1.25 + 1e-9); /* a short tail may join */
+      l = e;
+    }
+  }
+  assert_true(mts__velt_n_blocks(f->s, 0, MTS_GRAN_LEVELS) > 1);
+  assert_true(run_alone(f, 0) > 1);
+  fx_free(f);
+  f = fx_make("mts", 2, 8, 1, 0, 50000, 2000, horizon_off);
+  assert_int_equal(mts__velt_n_blocks(f->s, 0, MTS_GRAN_LEVELS), 1);
+  fx_free(f);
+}
+
 /* ---- order --------------------------------------------------------------- */
 static void test_least_slack_differs_from_fcfs(void **state) {
   (void)state;
@@ -293,14 +324,15 @@ static void test_admission_and_best_effort(void **state) {
   f = fx_make("mts", 1, 4, 1, 0, 300, 50000, adm_off);
   a = arrive(f, 0, 0);
   b = arrive(f, 1, 1);
-  assert_int_equal(mts_sched_decide(f->s, 2, d, 8), 1);
-  assert_int_equal(d[0].query, b);
-  mts_sched_complete(f->s, b, 1, 5000, 4000);
+  int64_t now = 2;
   while (f->q[a].state != MTS_Q_COMPLETED) {
-    assert_int_equal(mts_sched_decide(f->s, 6000, d, 8), 1);
-    assert_int_equal(d[0].query, a);
-    mts_sched_complete(f->s, a, 1, 6000, 100);
+    assert_int_equal(mts_sched_decide(f->s, now, d, 8), 1);
+    /* b's blocks (the horizon cuts it into several) all go first */
+    assert_int_equal(d[0].query, f->q[b].state == MTS_Q_COMPLETED ? a : b);
+    now += 1000;
+    mts_sched_complete(f->s, d[0].query, 1, now, 900);
   }
+  assert_int_equal(f->q[b].state, MTS_Q_COMPLETED);
   assert_int_equal(f->q[a].state, MTS_Q_COMPLETED); /* finished best-effort, accounted */
   fx_free(f);
   /* veltair: no admission control by default, drop_hopeless turns drops on */
@@ -479,6 +511,7 @@ int main(void) {
       cmocka_unit_test(test_budgets_proportional_to_solo_time),
       cmocka_unit_test(test_block_granularity_extremes),
       cmocka_unit_test(test_fixed_granularity_dispatches),
+      cmocka_unit_test(test_horizon_caps_blocks),
       cmocka_unit_test(test_least_slack_differs_from_fcfs),
       cmocka_unit_test(test_fewest_cores_and_conflicts),
       cmocka_unit_test(test_version_choice_follows_interference),
