@@ -33,7 +33,7 @@ static void usage(FILE *f) {
           "  --queue-limit N        per tenant, at most N queries waiting to start (default: no limit)\n"
           "  --reject newest|oldest with a full queue, drop the arriving query (default) or the oldest waiting\n"
           "  --horizon X            mts: no block longer than X times the tightest QoS target (default 0.3;\n"
-          "                         0: no cap)\n"
+          "                         0: no cap); veltair: the same cap, off unless given\n"
           "  --solo-iters N         iterations per model and core count when profiling (default 7)\n"
           "  --out DIR              results directory (default results/<timestamp>)\n"
           "  --stop-grace S         on SIGINT/SIGTERM, seconds to drain before dropping (default 0.5)\n"

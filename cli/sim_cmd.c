@@ -41,7 +41,7 @@ static void usage(FILE *f) {
           "  --model-interference KN,KL  the scheduler's estimate (default 0.5,0.3)\n"
           "  --min-block-us US      veltair/mts shortest block (default 500)\n"
           "  --horizon X            mts: no block longer than X times the tightest QoS target (default 0.3;\n"
-          "                         0: no cap)\n"
+          "                         0: no cap); veltair: the same cap, off unless given\n"
           "  --granularity G        veltair/mts: 0 adaptive (default), 1 layer-wise .. 5 whole model\n"
           "  --drop-hopeless        drop queries that can no longer meet their target\n"
           "  --admission on|off     admission control (default: the policy's; mts: on)\n"

@@ -7,6 +7,8 @@
 #include "coordinator/metrics.h"
 #include "runtime/mts.h"
 
+#define LAT_SAMPLES 65536 /* decision times kept for the percentiles */
+
 typedef struct {
   mts_query_t *q;
   size_t n, cap;
@@ -63,17 +65,26 @@ int mts_engine_run(const mts_engine_config_t *cfg, mts_sched_t *s,
   int64_t last_progress = -10000000;
   int64_t tick = cfg->progress_tty ? 500000 : 5000000;
   int dirty = 0; /* an event since the last decision */
-  size_t dec_cap = 256, n_lat = 0, cap_lat = 4096;
+  /* Decision times: a uniform sample (reservoir) of at most LAT_SAMPLES,
+   * so that memory does not grow with the run's length. */
+  size_t dec_cap = 256, n_lat = 0, seen_lat = 0;
+  uint64_t rng = 0x9e3779b97f4a7c15ull;
   mts_decision_t *dec = mts_xmalloc(dec_cap * sizeof *dec);
-  double *lat = mts_xmalloc(cap_lat * sizeof *lat);
+  double *lat = mts_xcalloc(LAT_SAMPLES, sizeof *lat);
+  memset(lat, 0, LAT_SAMPLES * sizeof *lat); /* touched now: flat memory */
   memset(res, 0, sizeof *res);
   res->stopped = 0;
 
-  /* Pre-size the table: one row per scheduled arrival. */
+  /* Pre-size the table: one row per scheduled arrival (about 100 bytes),
+   * allocated and touched now, so that the coordinator's memory is what it
+   * will be at the end from the start (a soak run checks it stays flat). */
   tab.cap = cfg->n_arrivals + 1;
   tab.q = mts_xmalloc(tab.cap * sizeof *tab.q);
   tab.expect = mts_xmalloc(tab.cap * sizeof *tab.expect);
   tab.sent = mts_xmalloc(tab.cap * sizeof *tab.sent);
+  memset(tab.q, 0, tab.cap * sizeof *tab.q);
+  memset(tab.expect, 0, tab.cap * sizeof *tab.expect);
+  memset(tab.sent, 0, tab.cap * sizeof *tab.sent);
   mts_sched_set_queries(s, tab.q, 0);
 
   for (;;) {
@@ -113,11 +124,16 @@ int mts_engine_run(const mts_engine_config_t *cfg, mts_sched_t *s,
       int nd = mts_sched_decide(s, now, dec, (int)dec_cap);
       if (nd == (int)dec_cap) dirty = 1; /* more may be ready: decide again */
       double us = (double)(mts_now_ns() - t0) / 1e3;
-      if (n_lat == cap_lat) {
-        cap_lat *= 2;
-        lat = mts_xrealloc(lat, cap_lat * sizeof *lat);
+      seen_lat++;
+      if (n_lat < LAT_SAMPLES) {
+        lat[n_lat++] = us;
+      } else {
+        rng ^= rng << 13;
+        rng ^= rng >> 7;
+        rng ^= rng << 17;
+        uint64_t k = rng % seen_lat;
+        if (k < LAT_SAMPLES) lat[k] = us;
       }
-      lat[n_lat++] = us;
       res->events++;
       for (int i = 0; i < nd; i++) {
         if (dec[i].kind != MTS_DEC_DISPATCH) continue;

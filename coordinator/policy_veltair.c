@@ -405,7 +405,10 @@ int mts__velt_cref(const mts_sched_t *s) { return st(s)->cref; }
  * Ready queries in arrival order (a query that cannot run does not hold
  * back the others); blocks and cores from the planner above. */
 static int veltair_init(mts_sched_t *s, void **state) {
-  mts__velt_opts_t o = {.fixed_level = 0, .versions = 1, .min_cores_div = 2, .margin = 0.8};
+  /* the paper's blocks by default; an explicit --horizon applies here too
+   * (to measure what the horizon alone is worth) */
+  double hz = mts_sched_config(s)->horizon;
+  mts__velt_opts_t o = {.fixed_level = 0, .versions = 1, .min_cores_div = 2, .margin = 0.8, .horizon = hz > 0 ? hz : 0};
   return mts__velt_init(s, &o, state);
 }
 

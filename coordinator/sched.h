@@ -87,7 +87,8 @@ typedef struct {
   double min_block_us;           /* veltair: shortest block (0: 500 us) */
   int fixed_gran;                /* veltair/mts: 0 adaptive, 1..MTS_GRAN_LEVELS fixed level */
   double horizon;                /* mts: no block longer than horizon x the tightest QoS
-                                    target (0: the policy's default, 0.3; < 0: no cap) */
+                                    target (0: the policy's default, 0.3; < 0: no cap);
+                                    veltair: only when given (> 0) */
 } mts_sched_config_t;
 
 typedef enum { MTS_DEC_DISPATCH = 0, MTS_DEC_DROP } mts_dec_kind_t;

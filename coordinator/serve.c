@@ -55,10 +55,11 @@ typedef struct {
 } models_t;
 
 /* ---- MPI transport ----------------------------------------------------- */
+#define MTS_TIMELINE_BLOCKS 50000
+
 typedef struct {
   int64_t t0;       /* mts_now_us() at run start */
-  mts_block_rec_t *running; /* per query: the block in flight (cores, worker) */
-  size_t cap_running;
+  mts_block_rec_t *running; /* per worker: the block in flight (one at a time) */
   mts_timeline_t timeline;
   wk_t *wk;
   int n_wk;
@@ -86,13 +87,7 @@ static int tr_dispatch(void *impl, const mts_decision_t *d, const mts_query_t *q
   di.version = d->version;
   di.release = d->release;
   di.sent_us = mts_now_us();
-  if (d->query >= t->cap_running) {
-    size_t cap = t->cap_running ? t->cap_running : 1024;
-    while (cap <= d->query) cap *= 2;
-    t->running = mts_xrealloc(t->running, cap * sizeof *t->running);
-    t->cap_running = cap;
-  }
-  mts_block_rec_t *r = &t->running[d->query];
+  mts_block_rec_t *r = &t->running[d->worker];
   memset(r, 0, sizeof *r);
   r->query = d->query;
   r->tenant = q->tenant;
@@ -137,9 +132,12 @@ static int tr_wait(void *impl, int64_t deadline, int64_t expect, mts_completion_
         ev->ok = c->status == MTS__STATUS__STATUS_OK;
         ev->exec_us = (double)(c->end_us - c->start_us);
         snprintf(ev->error, sizeof ev->error, "%s", c->error ? c->error : "");
-        if (ev->query < t->cap_running) {
+        int wi = -1;
+        for (int i = 0; i < t->n_wk; i++)
+          if (t->wk[i].rank == src) wi = i;
+        if (wi >= 0 && t->running[wi].query == ev->query) {
           /* worker clock = our clock on the same node (CLOCK_MONOTONIC) */
-          mts_block_rec_t *r = &t->running[ev->query];
+          mts_block_rec_t *r = &t->running[wi];
           r->ok = ev->ok;
           r->start_us = c->start_us ? c->start_us - t->t0 : 0;
           r->end_us = c->end_us ? c->end_us - t->t0 : r->start_us;
@@ -648,6 +646,11 @@ int mts_coordinator_main(const mts_serve_opts_t *o) {
   double cpu0 = cpu_ms_self();
   tr.t0 = mts_now_us();
   tr.wk = wk;
+  tr.running = mts_xcalloc((size_t)n_wk, sizeof *tr.running);
+  /* timeline.json keeps the first MTS_TIMELINE_BLOCKS blocks (Perfetto
+   * opens that comfortably); its room is taken now, so a long run's memory
+   * stays flat */
+  mts_timeline_reserve(&tr.timeline, MTS_TIMELINE_BLOCKS);
   tr.n_wk = n_wk;
   tr.size = size;
   tr.all_ring = 1;
@@ -720,6 +723,9 @@ int mts_coordinator_main(const mts_serve_opts_t *o) {
       json_object_set_new(extra, "coordinator_max_rss_mb", json_real((double)ru.ru_maxrss / 1024.0));
     }
     json_object_set_new(extra, "coordinator_priority", json_string(prio_how));
+    json_object_set_new(extra, "coordinator_pid", json_integer(getpid()));
+    json_object_set_new(extra, "timeline_blocks", json_integer((json_int_t)tr.timeline.n));
+    json_object_set_new(extra, "timeline_blocks_left_out", json_integer((json_int_t)tr.timeline.left_out));
     json_object_set_new(extra, "queue_limit", json_integer(o->queue_limit));
     json_object_set_new(extra, "workers_lost", json_integer(res.n_lost));
     json_object_set_new(extra, "inject_fault", o->inject_fault ? json_string(o->inject_fault) : json_null());
@@ -733,6 +739,7 @@ int mts_coordinator_main(const mts_serve_opts_t *o) {
       json_t *home = json_array();
       for (int c = 0; c < wk[i].n_home; c++) json_array_append_new(home, json_integer(wk[i].home[c]));
       json_object_set_new(x, "rank", json_integer(wk[i].rank));
+      json_object_set_new(x, "pid", json_integer(wk[i].pid));
       json_object_set_new(x, "host", json_string(wk[i].host));
       json_object_set_new(x, "home", home);
       json_object_set_new(x, "load_ms", json_real(wk[i].load_ms));

@@ -8,7 +8,20 @@
 
 #include "runtime/mts.h"
 
+void mts_timeline_reserve(mts_timeline_t *t, size_t max) {
+  t->max = max;
+  if (max > t->cap) {
+    t->v = mts_xrealloc(t->v, max * sizeof *t->v);
+    memset(t->v + t->cap, 0, (max - t->cap) * sizeof *t->v);
+    t->cap = max;
+  }
+}
+
 void mts_timeline_add(mts_timeline_t *t, const mts_block_rec_t *r) {
+  if (t->max && t->n >= t->max) {
+    t->left_out++;
+    return;
+  }
   if (t->n == t->cap) {
     t->cap = t->cap ? t->cap * 2 : 1024;
     t->v = mts_xrealloc(t->v, t->cap * sizeof *t->v);
@@ -27,7 +40,8 @@ int mts_timeline_write(const char *path, const mts_timeline_t *t,
                        const mts_workload_t *w, const char *source) {
   FILE *f = fopen(path, "w");
   if (!f) return mts_seterr(MTS_EIO, "%s: cannot write: %s", path, strerror(errno));
-  fprintf(f, "{\"displayTimeUnit\":\"ms\",\"otherData\":{\"source\":\"%s\"},\"traceEvents\":[\n", source);
+  fprintf(f, "{\"displayTimeUnit\":\"ms\",\"otherData\":{\"source\":\"%s\",\"blocks\":%zu,\"blocks_left_out\":%zu},"
+          "\"traceEvents\":[\n", source, t->n, t->left_out);
   int first = 1;
   /* name the tracks: process = node, thread = core */
   int seen[64][256] = {{0}};

@@ -26,8 +26,13 @@ typedef struct {
 typedef struct {
   mts_block_rec_t *v;
   size_t n, cap;
+  size_t max;             /* 0: unbounded; else the first max blocks are kept */
+  size_t left_out;        /* blocks past max, not recorded */
 } mts_timeline_t;
 
+/* Bounds the log to its first max blocks and allocates (and touches) room
+ * for them now, so that a long run's memory does not grow with it. */
+void mts_timeline_reserve(mts_timeline_t *t, size_t max);
 void mts_timeline_add(mts_timeline_t *t, const mts_block_rec_t *r);
 void mts_timeline_free(mts_timeline_t *t);
 /* Writes the trace; `source` says where times come from (e.g. "worker
