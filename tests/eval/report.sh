@@ -5,7 +5,7 @@
 # (VALID/INVALID per tenant as summary.json says), the PNG plots and their
 # data, and the errors for a directory that is not a results directory.
 set -u
-MTSERVE=$1
+MTSERVE=$(cd "$(dirname "$1")" && pwd)/$(basename "$1")
 HERE=$(cd "$(dirname "$0")" && pwd)
 TMP=$(mktemp -d)
 trap 'rm -rf "$TMP"' EXIT
@@ -39,6 +39,10 @@ PY
 "$MTSERVE" report "$TMP/sim" >"$TMP/out" 2>"$TMP/err" || fail "report on a sim run: $(cat "$TMP/err")"
 grep -q INVALID "$TMP/out" || fail "overloaded run should have an INVALID tenant: $(cat "$TMP/out")"
 verdicts "$TMP/sim" "$TMP/out"
+pngs "$TMP/sim"
+# The same directory named by a relative path (gnuplot runs in plots/).
+rm -f "$TMP"/sim/plots/*.png
+(cd "$TMP" && "$MTSERVE" report sim >/dev/null 2>"$TMP/err") || fail "report with a relative path: $(cat "$TMP/err")"
 pngs "$TMP/sim"
 # The CDF data: one file per tenant, fractions non-decreasing and <= 100.
 for f in "$TMP"/sim/plots/cdf-*.dat; do
