@@ -136,6 +136,14 @@ int mts_engine_run(const mts_engine_config_t *cfg, mts_sched_t *s,
       }
       res->events++;
       for (int i = 0; i < nd; i++) {
+        if (dec[i].kind == MTS_DEC_DROP) {
+          const mts_query_t *dq = &tab.q[dec[i].query];
+          if (dq->worker >= 0 && dq->blocks > 0 && t->release && (rc = t->release(t->impl, dq->worker, dq))) {
+            snprintf(res->error, sizeof res->error, "%s", mts_errmsg());
+            goto out;
+          }
+          res->released += dq->worker >= 0 && dq->blocks > 0;
+        }
         if (dec[i].kind != MTS_DEC_DISPATCH) continue;
         tab.expect[dec[i].query] = now + (int64_t)dec[i].predicted_us;
         tab.sent[dec[i].query] = now;

@@ -38,6 +38,9 @@ typedef struct {
   /* Optional: the engine gave up on a worker (a block overran its
    * timeout); the transport stops expecting anything from it. */
   void (*lost)(void *impl, int worker);
+  /* Optional: query q, bound to worker `worker`, was dropped after some of
+   * its blocks ran; the worker may free what it holds for it. */
+  int (*release)(void *impl, int worker, const mts_query_t *q);
 } mts_transport_t;
 
 typedef struct {
@@ -68,6 +71,7 @@ typedef struct {
   int64_t events;
   double run_s;                  /* wall (or virtual) run time */
   int stopped;                   /* the run was stopped early (cfg->stop) */
+  int64_t released;              /* queries dropped part-way (their worker told to free them) */
   int n_lost;                    /* workers declared lost */
   int lost[MTS_SCHED_MAX_WORKERS];
   double arrivals_until_s;       /* end of the arrival window actually served */

@@ -103,6 +103,17 @@ static int tr_dispatch(void *impl, const mts_decision_t *d, const mts_query_t *q
   return mts_msg_send(&m, t->wk[d->worker].rank);
 }
 
+static int tr_release(void *impl, int worker, const mts_query_t *q) {
+  mpi_tr_t *t = impl;
+  if (t->wk[worker].lost) return 0;
+  Mts__Msg m = MTS__MSG__INIT;
+  Mts__Release rl = MTS__RELEASE__INIT;
+  rl.query = q->id;
+  m.body_case = MTS__MSG__BODY_RELEASE;
+  m.release = &rl;
+  return mts_msg_send(&m, t->wk[worker].rank);
+}
+
 /* A worker overran a block: it is hung or dead.  On this host it is killed
  * (a hung rank would otherwise hold up everyone's MPI_Finalize).  Under
  * mpirun --enable-recovery the job goes on without it; otherwise mpirun
@@ -655,7 +666,8 @@ int mts_coordinator_main(const mts_serve_opts_t *o) {
   tr.size = size;
   tr.all_ring = 1;
   for (int i = 0; i < n_wk; i++) tr.all_ring &= wk[i].rings && have_bell;
-  mts_transport_t transport = {.impl = &tr, .now = tr_now, .dispatch = tr_dispatch, .wait = tr_wait, .lost = tr_lost};
+  mts_transport_t transport = {.impl = &tr, .now = tr_now, .dispatch = tr_dispatch, .wait = tr_wait, .lost = tr_lost,
+                               .release = tr_release};
   mts_engine_config_t ec = {
       .w = w, .qos_us = qos_us, .tenant_model = tenant_model, .arrivals = arr, .n_arrivals = n_arr,
       .duration_s = duration, .warmup_s = warmup, .grace_s = 10.0,
@@ -724,6 +736,7 @@ int mts_coordinator_main(const mts_serve_opts_t *o) {
     }
     json_object_set_new(extra, "coordinator_priority", json_string(prio_how));
     json_object_set_new(extra, "coordinator_pid", json_integer(getpid()));
+    json_object_set_new(extra, "released_part_way", json_integer((json_int_t)res.released));
     json_object_set_new(extra, "timeline_blocks", json_integer((json_int_t)tr.timeline.n));
     json_object_set_new(extra, "timeline_blocks_left_out", json_integer((json_int_t)tr.timeline.left_out));
     json_object_set_new(extra, "queue_limit", json_integer(o->queue_limit));

@@ -145,6 +145,10 @@ int mts_worker_validate(const Mts__Msg *m, const mts_worker_limits_t *lim,
     return check_dispatch(m->dispatch, lim, err, n);
   case MTS__MSG__BODY_SHUTDOWN:
     return 0;
+  case MTS__MSG__BODY_RELEASE:
+    if (!m->release) return bad(err, n, "bad release: empty body");
+    if (!lim->loaded) return bad(err, n, "release before load");
+    return 0;
   case MTS__MSG__BODY__NOT_SET:
     return bad(err, n, "message has no body");
   default:

@@ -58,6 +58,7 @@ typedef struct {
   int fault_after;        /* ... at this block number (1-based) */
   int coord_pid;          /* coordinator on this host: watched, 0 if remote */
   int loaded;             /* a Load was accepted and the models are ready */
+  int64_t released;       /* contexts freed by Release (queries dropped part-way) */
   int n_layers[MAX_MODELS];
 } worker_t;
 
@@ -528,6 +529,16 @@ int mts_worker_main(int rank) {
       nap_max = WORKER_IDLE_MAX_US;
     } else if (m->body_case == MTS__MSG__BODY_DISPATCH) {
       rc = run_block(w, m->dispatch, recv_us, bad ? verr : NULL);
+    } else if (m->body_case == MTS__MSG__BODY_RELEASE) {
+      /* dropped part-way: its context goes back to the pool (an unknown
+       * query is not an error: it may have failed here already) */
+      rc = 0;
+      int li = live_find(w, m->release->query);
+      if (li >= 0) {
+        ctx_give(w, w->live[li].model, w->live[li].ctx);
+        w->live[li] = w->live[--w->n_live];
+        w->released++;
+      }
     }
     mts_msg_free(m);
     if (rc) {

@@ -2,7 +2,8 @@
  * every query is admitted at its scheduled time, finishes, and its latency
  * is measured from the scheduled arrival; queries left at the end of the
  * grace period are dropped with reason "shutdown"; transport errors stop
- * the run with the message. */
+ * the run with the message; a query dropped part-way is released on its
+ * worker. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -23,7 +24,19 @@ typedef struct {
   double scale;             /* actual / predicted block time */
   int fail_dispatch_after;  /* -1: never */
   int dispatched;
+  const char *policy;       /* NULL: fcfs */
+  int released;             /* release() calls */
+  size_t released_q;
 } fake_t;
+
+static int f_release(void *impl, int worker, const mts_query_t *q) {
+  fake_t *f = impl;
+  assert_true(worker >= 0 && worker < 2);
+  assert_true(q->blocks > 0);
+  f->released++;
+  f->released_q = (size_t)q->id;
+  return 0;
+}
 
 static int64_t f_now(void *impl) { return ((fake_t *)impl)->now; }
 
@@ -67,7 +80,7 @@ static void run(fake_t *f, int n_arr, int64_t gap, double grace, mts_engine_resu
                              {.rank = 2, .node = 0, .n_home = 1, .home = {1}}};
   double qos[1] = {3000};
   int tm[1] = {0};
-  mts_sched_config_t sc = {.policy = "fcfs", .cores_per_query = 1, .n_models = 1, .models = &prof,
+  mts_sched_config_t sc = {.policy = f->policy ? f->policy : "fcfs", .cores_per_query = 1, .n_models = 1, .models = &prof,
                            .n_workers = 2, .workers = wk, .n_tenants = 1, .tenant_qos_us = qos,
                            .tenant_model = tm, .max_cores_node = 2, .n_nodes = 1};
   mts_sched_t *s = NULL;
@@ -75,7 +88,7 @@ static void run(fake_t *f, int n_arr, int64_t gap, double grace, mts_engine_resu
   mts_arrival_t *arr = calloc((size_t)n_arr, sizeof *arr);
   for (int i = 0; i < n_arr; i++) arr[i].t_us = i * gap;
   mts_workload_t w = {.name = "t", .n_tenants = 1};
-  mts_transport_t t = {.impl = f, .now = f_now, .dispatch = f_dispatch, .wait = f_wait};
+  mts_transport_t t = {.impl = f, .now = f_now, .dispatch = f_dispatch, .wait = f_wait, .release = f_release};
   mts_engine_config_t ec = {.w = &w, .qos_us = qos, .tenant_model = tm, .arrivals = arr,
                             .n_arrivals = (size_t)n_arr, .duration_s = (double)(n_arr * gap) / 1e6,
                             .warmup_s = 0, .grace_s = grace};
@@ -139,11 +152,40 @@ static void test_transport_error_stops_run(void **state) {
   free(res.queries);
 }
 
+/* mts cuts the 300 + 700 us model into two blocks (horizon 0.3 x 3 ms);
+ * when the first runs 8x longer than predicted, the query can no longer
+ * make its 3 ms target: it is dropped part-way (reason deadline) and its
+ * worker is told to release what it holds for it. */
+static void test_dropped_part_way_is_released(void **state) {
+  (void)state;
+  fake_t f = {.scale = 8.0, .fail_dispatch_after = -1, .policy = "mts"};
+  mts_engine_result_t res;
+  int rc;
+  run(&f, 1, 1000, 1, &res, &rc);
+  assert_int_equal(rc, 0);
+  assert_int_equal(res.n_queries, 1);
+  assert_int_equal(res.queries[0].state, MTS_Q_DROPPED);
+  assert_int_equal(res.queries[0].reason, MTS_REASON_DEADLINE);
+  assert_int_equal(res.queries[0].blocks, 1);
+  assert_int_equal(f.released, 1);
+  assert_int_equal(f.released_q, 0);
+  assert_int_equal(res.released, 1);
+  free(res.queries);
+  /* on schedule: no release */
+  fake_t g = {.scale = 1.0, .fail_dispatch_after = -1, .policy = "mts"};
+  run(&g, 1, 1000, 1, &res, &rc);
+  assert_int_equal(res.queries[0].state, MTS_Q_COMPLETED);
+  assert_int_equal(res.queries[0].blocks, 2);
+  assert_int_equal(g.released, 0);
+  free(res.queries);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_all_complete_latency_from_schedule),
       cmocka_unit_test(test_grace_period_drops_with_reason),
       cmocka_unit_test(test_transport_error_stops_run),
+      cmocka_unit_test(test_dropped_part_way_is_released),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }
