@@ -34,6 +34,8 @@ static void usage(FILE *f) {
           "  --reject newest|oldest with a full queue, drop the arriving query (default) or the oldest waiting\n"
           "  --horizon X            mts: no block longer than X times the tightest QoS target (default 0.3;\n"
           "                         0: no cap); veltair: the same cap, off unless given\n"
+          "  --max-inflight N       per worker and model, at most N unfinished queries (the worker makes N\n"
+          "                         query contexts at start; default 4; 0: no cap, contexts made on demand)\n"
           "  --solo-iters N         iterations per model and core count when profiling (default 7)\n"
           "  --out DIR              results directory (default results/<timestamp>)\n"
           "  --stop-grace S         on SIGINT/SIGTERM, seconds to drain before dropping (default 0.5)\n"
@@ -59,7 +61,8 @@ static int parse(int argc, char **argv, mts_serve_opts_t *o, int rank) {
       {"quiet", no_argument, 0, 'q'},          {"stop-grace", required_argument, 0, 'g'},
       {"admission", required_argument, 0, 'A'}, {"queue-limit", required_argument, 0, 'Q'},
       {"reject", required_argument, 0, 'R'},   {"block-timeout", required_argument, 0, 'T'},
-      {"inject-fault", required_argument, 0, 'F'}, {"horizon", required_argument, 0, 'Z'},          {"help", no_argument, 0, 'h'},
+      {"inject-fault", required_argument, 0, 'F'}, {"horizon", required_argument, 0, 'Z'},
+      {"max-inflight", required_argument, 0, 'M'},          {"help", no_argument, 0, 'h'},
       {0, 0, 0, 0}};
   FILE *err = rank == 0 ? stderr : fopen("/dev/null", "w");
   int rc = 0, c;
@@ -138,6 +141,15 @@ static int parse(int argc, char **argv, mts_serve_opts_t *o, int rank) {
       else if (c == 'c') o->cores_per_query = (int)v;
       else if (c == 'Q') o->queue_limit = (int)v;
       else o->solo_iters = (int)v;
+      break;
+    }
+    case 'M': {
+      long long v = strtoll(optarg, &end, 10);
+      if (*end || v < 0 || v > 256) {
+        fprintf(err, "mtserve serve: --max-inflight needs an integer 0..256, not '%s'\n", optarg);
+        rc = 2;
+      }
+      o->max_inflight = v > 0 ? (int)v : -1;
       break;
     }
     case 'h':

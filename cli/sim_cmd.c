@@ -42,6 +42,7 @@ static void usage(FILE *f) {
           "  --min-block-us US      veltair/mts shortest block (default 500)\n"
           "  --horizon X            mts: no block longer than X times the tightest QoS target (default 0.3;\n"
           "                         0: no cap); veltair: the same cap, off unless given\n"
+          "  --max-inflight N       per worker and model, at most N unfinished queries (default 4; 0: no cap)\n"
           "  --granularity G        veltair/mts: 0 adaptive (default), 1 layer-wise .. 5 whole model\n"
           "  --drop-hopeless        drop queries that can no longer meet their target\n"
           "  --admission on|off     admission control (default: the policy's; mts: on)\n"
@@ -74,7 +75,7 @@ int mts_cli_sim(int argc, char **argv) {
       {"noise", required_argument, 0, 'z'},      {"dispatch-us", required_argument, 0, 'u'},
       {"interference", required_argument, 0, 'I'}, {"model-interference", required_argument, 0, 'M'},
       {"min-block-us", required_argument, 0, 'b'}, {"granularity", required_argument, 0, 'g'},
-      {"horizon", required_argument, 0, 'Z'},
+      {"horizon", required_argument, 0, 'Z'},    {"max-inflight", required_argument, 0, 'm'},
       {"drop-hopeless", no_argument, 0, 'D'},    {"admission", required_argument, 0, 'A'},
       {"out", required_argument, 0, 'o'},        {"quiet", no_argument, 0, 'q'},
       {"help", no_argument, 0, 'h'},             {0, 0, 0, 0}};
@@ -130,14 +131,14 @@ int mts_cli_sim(int argc, char **argv) {
       else o.min_block_us = v;
       break;
     }
-    case 'n': case 'N': case 'L': case 'K': case 'c': case 's': case 'g': {
+    case 'n': case 'N': case 'L': case 'K': case 'c': case 's': case 'g': case 'm': {
       long long v = strtoll(optarg, &end, 10);
-      if (*end || v < (c == 'g' ? 0 : 1) || (c == 'g' && v > MTS_GRAN_LEVELS) || v > 1000000) {
+      if (*end || v < (c == 'g' || c == 'm' ? 0 : 1) || (c == 'g' && v > MTS_GRAN_LEVELS) || v > 1000000) {
         const char *name = "?";
         for (int k = 0; longopts[k].name; k++)
           if (longopts[k].val == c) name = longopts[k].name;
         bad = fprintf(stderr, "mtserve sim: --%s needs %s, not '%s'\n", name,
-                      c == 'g' ? "0..5" : "a positive integer", optarg);
+                      c == 'g' ? "0..5" : c == 'm' ? "a non-negative integer" : "a positive integer", optarg);
         break;
       }
       if (c == 'n') o.cores = (int)v;
@@ -146,6 +147,7 @@ int mts_cli_sim(int argc, char **argv) {
       else if (c == 'K') o.workers_per_llc = (int)v;
       else if (c == 'c') o.cores_per_query = (int)v;
       else if (c == 's') o.seed = (uint64_t)v;
+      else if (c == 'm') o.max_inflight = v > 0 ? (int)v : -1;
       else o.fixed_gran = (int)v;
       break;
     }

@@ -54,6 +54,7 @@ struct mts_sched {
   mts_interf_model_t im;
   int *grp, *grp_pend, n_grp;   /* workers with the same home form a group */
   int heap_ok;                  /* const_priority: ready[] is a heap */
+  int *bound_m;                 /* [worker * n_models + model]: unfinished queries bound */
 };
 
 #define EWMA_A 0.1
@@ -96,6 +97,7 @@ int mts_sched_create(const mts_sched_config_t *cfg, mts_sched_t **out) {
   s->stride = cfg->max_cores_node;
   s->owner = mts_xcalloc((size_t)cfg->n_nodes * (size_t)s->stride, sizeof *s->owner);
   s->w = mts_xcalloc((size_t)cfg->n_workers, sizeof *s->w);
+  s->bound_m = mts_xcalloc((size_t)cfg->n_workers * (size_t)(cfg->n_models > 0 ? cfg->n_models : 1), sizeof *s->bound_m);
   s->suffix = mts_xcalloc((size_t)cfg->n_models, sizeof *s->suffix);
   for (int m = 0; m < cfg->n_models; m++) {
     const mts_model_prof_t *mp = &cfg->models[m];
@@ -160,6 +162,7 @@ void mts_sched_destroy(mts_sched_t *s) {
   free(s->suffix);
   free(s->owner);
   free(s->w);
+  free(s->bound_m);
   free(s->ready);
   free(s->keys);
   free(s->kept);
@@ -272,8 +275,13 @@ int mts_sched_arrive(mts_sched_t *s, size_t qi, int64_t now_us) {
 }
 
 /* q leaves the live set: its worker holds one context fewer. */
+static int *bound_of(mts_sched_t *s, int w, int model) {
+  return &s->bound_m[(size_t)w * (size_t)s->cfg.n_models + (size_t)model];
+}
+
 static void unbind(mts_sched_t *s, mts_query_t *q) {
   if (q->worker >= 0 && s->w[q->worker].n_bound > 0) s->w[q->worker].n_bound--;
+  if (q->worker >= 0 && *bound_of(s, q->worker, q->model) > 0) (*bound_of(s, q->worker, q->model))--;
 }
 
 static size_t *owner_of(mts_sched_t *s, int worker, int core) {
@@ -406,6 +414,9 @@ static int pick_worker(mts_sched_t *s, const mts_query_t *q, int *free_out) {
   double best_score = 0;
   for (int w = 0; w < s->cfg.n_workers; w++) {
     if (s->w[w].busy || s->w[w].lost) continue;
+    /* a worker holds at most max_bound unfinished queries of a model (its
+     * context pool is that large): a newcomer waits for one to finish */
+    if (s->cfg.max_bound > 0 && *bound_of(s, w, q->model) >= s->cfg.max_bound) continue;
     int f = count_free(s, w, q->tenant);
     if (f == 0) continue;
     double sc = (double)f / (1 + pend[s->grp[w]]);
@@ -563,6 +574,7 @@ int mts_sched_decide(mts_sched_t *s, int64_t now_us, mts_decision_t *out, int ma
       q->worker = w;
       q->first_start_us = now_us;
       s->w[w].n_bound++;
+      (*bound_of(s, w, q->model))++;
     }
     q->state = MTS_Q_RUNNING;
     q->next_layer = plan.last;
@@ -688,6 +700,18 @@ int mts_sched_check(const mts_sched_t *s) {
     for (size_t i = 0; i < s->nq; i++) {
       held += s->q[i].state == MTS_Q_RUNNING && s->q[i].worker == w;
       bound += (s->q[i].state == MTS_Q_RUNNING || s->q[i].state == MTS_Q_PENDING) && s->q[i].worker == w;
+    }
+    for (int m = 0; m < s->cfg.n_models && !s->w[w].lost; m++) {
+      int bm = 0;
+      for (size_t i = 0; i < s->nq; i++)
+        bm += (s->q[i].state == MTS_Q_RUNNING || s->q[i].state == MTS_Q_PENDING) && s->q[i].worker == w &&
+              s->q[i].model == m;
+      if (bm != s->bound_m[(size_t)w * (size_t)s->cfg.n_models + (size_t)m])
+        return mts_seterr(MTS_ESTATE, "scheduler: worker %d holds %d queries of model %d, counter says %d", w, bm, m,
+                          s->bound_m[(size_t)w * (size_t)s->cfg.n_models + (size_t)m]);
+      if (s->cfg.max_bound > 0 && bm > s->cfg.max_bound)
+        return mts_seterr(MTS_ESTATE, "scheduler: worker %d holds %d queries of model %d (at most %d)", w, bm, m,
+                          s->cfg.max_bound);
     }
     if (held > 1) return mts_seterr(MTS_ESTATE, "scheduler: worker %d runs %d blocks at once", w, held);
     if (!s->w[w].lost && bound != s->w[w].n_bound)

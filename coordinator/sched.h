@@ -27,6 +27,7 @@
 #define MTS_SCHED_MAX_WORKERS 256
 #define MTS_SCHED_MAX_HOME 256   /* cores in one worker's home */
 #define MTS_SCHED_MAX_VERSIONS 8 /* versions per layer */
+#define MTS_SCHED_DEFAULT_MAX_BOUND 4 /* unfinished queries per worker and model */
 #define MTS_GRAN_LEVELS 5        /* block granularities: 1 = layer-wise ... 5 = whole model */
 
 /* Profile of one model as the scheduler sees it. */
@@ -86,6 +87,8 @@ typedef struct {
   const mts_interf_model_t *interference; /* NULL: MTS_INTERF_K_* */
   double min_block_us;           /* veltair: shortest block (0: 500 us) */
   int fixed_gran;                /* veltair/mts: 0 adaptive, 1..MTS_GRAN_LEVELS fixed level */
+  int max_bound;                 /* per worker and model: unfinished queries bound at once
+                                    (the worker's context pool; 0: unlimited) */
   double horizon;                /* mts: no block longer than horizon x the tightest QoS
                                     target (0: the policy's default, 0.3; < 0: no cap);
                                     veltair: only when given (> 0) */

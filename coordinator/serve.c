@@ -455,6 +455,8 @@ int mts_coordinator_main(const mts_serve_opts_t *o) {
   }
   if (!o->quiet) printf("mtserve: %d workers loading %d models, then profiling solo latency on rank %d...\n",
                         n_wk, md.n_models, wk[prof_from].rank);
+  /* unfinished queries per worker and model: the contexts each worker makes */
+  int max_bound = o->max_inflight > 0 ? o->max_inflight : o->max_inflight < 0 ? 0 : MTS_SCHED_DEFAULT_MAX_BOUND;
   for (int phase = 0; phase < 2 && !exit_code; phase++) {
     int sent = 0;
     for (int i = 0; i < n_wk; i++) {
@@ -480,6 +482,7 @@ int mts_coordinator_main(const mts_serve_opts_t *o) {
       ld.coord_host = my_host;
       ld.coord_pid = have_bell ? (int32_t)getpid() : 0;
       ld.ring = wk[i].ring;
+      ld.contexts = max_bound;
       if (fault_rank == wk[i].rank) {
         ld.fault = fault_kind;
         ld.fault_after = fault_after;
@@ -614,6 +617,7 @@ int mts_coordinator_main(const mts_serve_opts_t *o) {
       .reject_oldest = o->reject_oldest,
       .admission = o->admission,
       .horizon = o->horizon,
+      .max_bound = max_bound,
       .policy = policy,
       .cores_per_query = cpq,
       .drop_hopeless = o->drop_hopeless > 0,
@@ -736,6 +740,7 @@ int mts_coordinator_main(const mts_serve_opts_t *o) {
     }
     json_object_set_new(extra, "coordinator_priority", json_string(prio_how));
     json_object_set_new(extra, "coordinator_pid", json_integer(getpid()));
+    json_object_set_new(extra, "max_inflight", json_integer(max_bound));
     json_object_set_new(extra, "released_part_way", json_integer((json_int_t)res.released));
     json_object_set_new(extra, "timeline_blocks", json_integer((json_int_t)tr.timeline.n));
     json_object_set_new(extra, "timeline_blocks_left_out", json_integer((json_int_t)tr.timeline.left_out));

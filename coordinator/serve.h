@@ -28,6 +28,7 @@ typedef struct {
   int reject_oldest;         /* full queue: drop the oldest waiting, not the newcomer */
   int solo_iters;            /* solo-latency iterations per model and core count */
   double horizon;            /* mts block-length cap, x the tightest QoS (0: default, < 0: none) */
+  int max_inflight;          /* per worker and model, unfinished queries (0: default 4, < 0: no cap) */
   int quiet;                 /* no live progress line */
   double stop_grace_s;       /* drain time after SIGINT/SIGTERM (default 0.5) */
   double block_timeout_s;    /* a block overrunning max(this, 10x predicted) loses its worker (default 5) */

@@ -71,6 +71,7 @@ typedef struct {
   int fixed_gran;
   double min_block_us;
   double horizon;                   /* mts block-length cap (0: default, < 0: none) */
+  int max_inflight;                 /* per worker and model (0: default 4, < 0: no cap) */
   int quiet;
 } mts_sim_opts_t;
 

@@ -174,6 +174,7 @@ int mts_sim_run(const mts_sim_opts_t *o, mts_sim_result_t *res) {
       .max_cores_node = cores, .n_nodes = nodes, .tenant_rate_qps = rate, .admission = o->admission,
       .interference = o->model, .min_block_us = o->min_block_us, .fixed_gran = o->fixed_gran,
       .horizon = o->horizon,
+      .max_bound = o->max_inflight > 0 ? o->max_inflight : o->max_inflight < 0 ? 0 : MTS_SCHED_DEFAULT_MAX_BOUND,
   };
   if ((rc = mts_sched_create(&sc, &sched)) != 0) goto out;
   if (o->out_dir && mts_mkdir_p(o->out_dir) != 0) {

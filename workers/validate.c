@@ -65,6 +65,8 @@ static int check_load(const Mts__Load *ld, const mts_worker_limits_t *lim,
   if (r >= 0)
     return bad(err, n, "bad load: core count %d listed twice",
                ld->core_counts[r]);
+  if (ld->contexts < 0 || ld->contexts > 256)
+    return bad(err, n, "bad load: %d contexts per model (0..256)", (int)ld->contexts);
   if (ld->n_models == 0) return bad(err, n, "bad load: no models");
   if (ld->n_models > (size_t)lim->max_models)
     return bad(err, n, "bad load: %zu models (at most %d)", ld->n_models,

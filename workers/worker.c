@@ -508,6 +508,15 @@ int mts_worker_main(int rank) {
       if (rc == 0) {
         w->loaded = 1;
         for (int k = 0; k < w->n_models; k++) w->n_layers[k] = mts_model_n_layers(w->models[k].m);
+        /* The contexts the coordinator may bind here, made (and touched)
+         * now: serving then allocates nothing and memory stays flat. */
+        for (int k = 0; k < w->n_models && rc == 0; k++) {
+          for (int i = w->models[k].n_pool; i < ld->contexts && rc == 0; i++) {
+            mts_ctx_t *c = NULL;
+            if ((rc = mts_ctx_create(w->models[k].m, &c)) == 0) ctx_give(w, k, c);
+          }
+        }
+        if (rc) w->loaded = 0;
       }
       char errbuf[1024];
       snprintf(errbuf, sizeof errbuf, "%s", rc ? mts_errmsg() : "");

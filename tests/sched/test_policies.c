@@ -227,6 +227,48 @@ static void test_horizon_caps_blocks(void **state) {
   fx_free(f);
 }
 
+/* max_bound: a worker holds at most that many unfinished queries of a model
+ * (its context pool).  With 1, a tight newcomer of the same model waits
+ * until the started query finishes, even while the worker is idle between
+ * the started query's blocks. */
+static void bound_one(fx_t *f) {
+  f->cfg.max_bound = 1;
+  f->cfg.fixed_gran = 1; /* layer-wise: the started query has 6 blocks */
+}
+
+static void test_max_bound_per_worker_and_model(void **state) {
+  (void)state;
+  fx_t *f = fx_make("mts", 1, 4, 1, 0, 50000, 8000, bound_one);
+  mts_decision_t d[8];
+  size_t a = arrive(f, 0, 0);
+  assert_int_equal(mts_sched_decide(f->s, 0, d, 8), 1);
+  assert_int_equal(d[0].query, a);
+  size_t b = arrive(f, 1, 1); /* tighter target: least slack would run it first */
+  int64_t now = 1;
+  while (f->q[a].state != MTS_Q_COMPLETED) {
+    now += (int64_t)d[0].predicted_us;
+    mts_sched_complete(f->s, a, 1, now, d[0].predicted_us);
+    assert_int_equal(mts_sched_check(f->s), 0);
+    if (f->q[a].state == MTS_Q_COMPLETED) break;
+    assert_int_equal(mts_sched_decide(f->s, now, d, 8), 1);
+    assert_int_equal(d[0].query, a); /* b may not bind a second context */
+    assert_int_equal(f->q[b].worker, -1);
+  }
+  assert_int_equal(mts_sched_decide(f->s, now, d, 8), 1);
+  assert_int_equal(d[0].query, b);
+  assert_int_equal(mts_sched_check(f->s), 0);
+  fx_free(f);
+  /* without the cap, b (less slack) overtakes a between a's blocks */
+  f = fx_make("mts", 1, 4, 1, 0, 50000, 8000, gran_layer);
+  a = arrive(f, 0, 0);
+  assert_int_equal(mts_sched_decide(f->s, 0, d, 8), 1);
+  b = arrive(f, 1, 1);
+  mts_sched_complete(f->s, a, 1, 1 + (int64_t)d[0].predicted_us, d[0].predicted_us);
+  assert_int_equal(mts_sched_decide(f->s, 1 + (int64_t)d[0].predicted_us, d, 8), 1);
+  assert_int_equal(d[0].query, b);
+  fx_free(f);
+}
+
 /* ---- order --------------------------------------------------------------- */
 static void test_least_slack_differs_from_fcfs(void **state) {
   (void)state;
@@ -512,6 +554,7 @@ int main(void) {
       cmocka_unit_test(test_block_granularity_extremes),
       cmocka_unit_test(test_fixed_granularity_dispatches),
       cmocka_unit_test(test_horizon_caps_blocks),
+      cmocka_unit_test(test_max_bound_per_worker_and_model),
       cmocka_unit_test(test_least_slack_differs_from_fcfs),
       cmocka_unit_test(test_fewest_cores_and_conflicts),
       cmocka_unit_test(test_version_choice_follows_interference),
