@@ -86,6 +86,7 @@ int mts_engine_run(const mts_engine_config_t *cfg, mts_sched_t *s,
   memset(tab.expect, 0, tab.cap * sizeof *tab.expect);
   memset(tab.sent, 0, tab.cap * sizeof *tab.sent);
   mts_sched_set_queries(s, tab.q, 0);
+  mts_sched_reserve(s, tab.cap);
 
   for (;;) {
     int64_t now = t->now(t->impl);

@@ -251,6 +251,7 @@ static int query_level(const mts_sched_t *s, velt_t *v, const mts_query_t *q) {
   if (qi >= v->cap_qlev) {
     size_t cap = v->cap_qlev ? v->cap_qlev : 1024;
     while (cap <= qi) cap *= 2;
+    if (cap < mts_sched_reserved(s)) cap = mts_sched_reserved(s); /* once, at the table's size */
     v->qlev = mts_xrealloc(v->qlev, cap);
     memset(v->qlev + v->cap_qlev, 0, cap - v->cap_qlev);
     v->cap_qlev = cap;

@@ -55,6 +55,7 @@ struct mts_sched {
   int *grp, *grp_pend, n_grp;   /* workers with the same home form a group */
   int heap_ok;                  /* const_priority: ready[] is a heap */
   int *bound_m;                 /* [worker * n_models + model]: unfinished queries bound */
+  size_t reserved;              /* mts_sched_reserve: queries the caller's table holds */
 };
 
 #define EWMA_A 0.1
@@ -168,6 +169,17 @@ void mts_sched_destroy(mts_sched_t *s) {
   free(s->kept);
   free(s);
 }
+
+void mts_sched_reserve(mts_sched_t *s, size_t n) {
+  if (s->cap_keys < n) {
+    s->keys = mts_xrealloc(s->keys, n * sizeof *s->keys);
+    memset(s->keys + s->cap_keys, 0, (n - s->cap_keys) * sizeof *s->keys);
+    s->cap_keys = n;
+  }
+  if (n > s->reserved) s->reserved = n;
+}
+
+size_t mts_sched_reserved(const mts_sched_t *s) { return s->reserved; }
 
 void mts_sched_set_queries(mts_sched_t *s, mts_query_t *q, size_t n) {
   s->q = q;

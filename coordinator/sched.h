@@ -153,6 +153,10 @@ const char *const *mts_policy_names(void);
 int mts_sched_create(const mts_sched_config_t *cfg, mts_sched_t **out);
 void mts_sched_destroy(mts_sched_t *s);
 void mts_sched_set_queries(mts_sched_t *s, mts_query_t *q, size_t n);
+/* The caller's query table will hold up to n queries: per-query state is
+ * allocated (and touched) now, so memory does not grow as queries arrive. */
+void mts_sched_reserve(mts_sched_t *s, size_t n);
+size_t mts_sched_reserved(const mts_sched_t *s);
 
 /* A query (already in the table at index qi) arrived.  With a queue limit,
  * a tenant holding queue_limit queries that have not started yet rejects

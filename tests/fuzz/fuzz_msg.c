@@ -55,6 +55,7 @@ static void check_accepted_load(const Mts__Load *ld, const mts_worker_limits_t *
   for (size_t i = 0; i < ld->n_core_counts; i++)
     if (ld->core_counts[i] < 1 || (size_t)ld->core_counts[i] > ld->n_home_cores)
       fail("core count accepted");
+  if (ld->contexts < 0 || ld->contexts > 256) fail("context count accepted");
 }
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
@@ -82,7 +83,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
         check_accepted_dispatch(m->dispatch, l);
       else if (m->body_case == MTS__MSG__BODY_LOAD)
         check_accepted_load(m->load, l);
-      else if (m->body_case != MTS__MSG__BODY_SHUTDOWN)
+      else if (m->body_case == MTS__MSG__BODY_RELEASE) {
+        if (!l->loaded) fail("Release accepted before Load");
+      } else if (m->body_case != MTS__MSG__BODY_SHUTDOWN)
         fail("unexpected kind accepted");
     }
   }

@@ -1,5 +1,5 @@
 /* gen_msg.c — writes packed example messages (one file each) into a
- * directory: valid Load/Dispatch/Shutdown messages (seed corpus for
+ * directory: valid Load/Dispatch/Shutdown/Release messages (seed corpus for
  * fuzz_msg) and with -b the bad ones kept in tests/corpus/msg/ (truncated,
  * wrong kind, bad core, bad layer range, unknown model ...).  The worker
  * state they are meant for is tests/fuzz/msg_limits.h.
@@ -97,6 +97,11 @@ int main(int argc, char **argv) {
     m.body_case = MTS__MSG__BODY_SHUTDOWN;
     m.shutdown = &s;
     write_msg("shutdown.bin", &m, (size_t)-1);
+    Mts__Release r = MTS__RELEASE__INIT;
+    r.query = 7;
+    m.body_case = MTS__MSG__BODY_RELEASE;
+    m.release = &r;
+    write_msg("release.bin", &m, (size_t)-1);
     return 0;
   }
   /* Corpus cases: the expected errors are in tests/corpus/expected.tsv. */
