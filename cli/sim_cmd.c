@@ -51,7 +51,8 @@ static void usage(FILE *f) {
           "  -h, --help             this help\n"
           "\n"
           "Writes DIR/summary.json (extra.backend = \"sim\", with the profile's source), DIR/queries.csv,\n"
-          "DIR/profile.json and DIR/sim-N.jsonl (one block log per worker).\n"
+          "DIR/profile.json, DIR/sim-N.jsonl (one block log per worker) and DIR/timeline.json (Chrome\n"
+          "trace events of the first 50 000 blocks, as serve writes).\n"
           "Example: mtserve sim --workload w.json --profile ../shared/data/veltair-3990x --cores 64 \\\n"
           "           --llc-domains 4 --policy mts\n");
 }

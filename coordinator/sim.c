@@ -11,7 +11,7 @@
 
 typedef struct {
   size_t query;
-  int worker, model, first, last, version, asked, n;
+  int worker, model, tenant, first, last, version, asked, n;
   int cores[MTS_SCHED_MAX_HOME];
   double work;        /* solo-time microseconds left */
   double slow;        /* current slowdown */
@@ -33,6 +33,7 @@ struct mts_sim {
   FILE **log;         /* per worker, opened on first use */
   double busy_us;
   int64_t blocks;
+  mts_timeline_t timeline;
 };
 
 int mts_sim_create(const mts_sched_config_t *cfg, const mts_sim_params_t *p, mts_sim_t **out) {
@@ -81,8 +82,11 @@ void mts_sim_destroy(mts_sim_t *s) {
   free(s->dom_busy);
   free(s->node_busy);
   free(s->node_cores);
+  mts_timeline_free(&s->timeline);
   free(s);
 }
+
+const mts_timeline_t *mts_sim_timeline(const mts_sim_t *s) { return &s->timeline; }
 
 double mts_sim_core_busy_us(const mts_sim_t *s) { return s->busy_us; }
 int64_t mts_sim_blocks(const mts_sim_t *s) { return s->blocks; }
@@ -141,6 +145,7 @@ static int sim_dispatch(void *impl, const mts_decision_t *d, const mts_query_t *
   b->query = d->query;
   b->worker = d->worker;
   b->model = q->model;
+  b->tenant = q->tenant;
   b->first = d->first;
   b->last = d->last;
   b->version = d->version;
@@ -158,6 +163,13 @@ static int sim_dispatch(void *impl, const mts_decision_t *d, const mts_query_t *
 
 static void log_block(mts_sim_t *s, const blk_t *b, int64_t end) {
   if (!s->p.log_dir) return;
+  mts_block_rec_t r = {.query = b->query, .tenant = b->tenant, .worker = s->cfg->workers[b->worker].rank,
+                       .node = s->cfg->workers[b->worker].node, .first = b->first, .last = b->last,
+                       .version = b->version, .ok = 1, .n_cores = b->n < 16 ? b->n : 16,
+                       .start_us = b->start, .end_us = end};
+  memcpy(r.cores, b->cores, (size_t)r.n_cores * sizeof(int));
+  s->timeline.max = 50000;
+  mts_timeline_add(&s->timeline, &r);
   FILE **f = &s->log[b->worker];
   if (!*f) {
     char path[4200];

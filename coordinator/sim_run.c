@@ -2,7 +2,7 @@
  * scheduler configuration and QoS resolution as `mtserve serve`, the engine
  * over the virtual-time transport, and the same results directory
  * (summary.json with "extra": {"backend": "sim", where the profile numbers
- * came from, ...}, queries.csv, profile.json, sim-N.jsonl). */
+ * came from, ...}, queries.csv, profile.json, sim-N.jsonl, timeline.json). */
 #include <errno.h>
 #include <jansson.h>
 #include <stdlib.h>
@@ -266,6 +266,8 @@ int mts_sim_run(const mts_sim_opts_t *o, mts_sim_result_t *res) {
     if ((rc = mts_report_write_queries(path, w, res->qos_ms, res->queries, res->n_queries)) != 0) goto out;
     snprintf(path, sizeof path, "%s/profile.json", o->out_dir);
     if ((rc = write_profile(path, prof, used, n_used)) != 0) goto out;
+    snprintf(path, sizeof path, "%s/timeline.json", o->out_dir);
+    if ((rc = mts_timeline_write(path, mts_sim_timeline(sim), w, "sim virtual time")) != 0) goto out;
   }
   if (!res->books_ok) rc = mts_seterr(MTS_ESTATE, "sim: accounting error: %s", books_msg);
 out:

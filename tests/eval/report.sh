@@ -38,6 +38,16 @@ PY
   --policy fcfs --quiet --out "$TMP/sim" || fail "sim run failed"
 "$MTSERVE" report "$TMP/sim" >"$TMP/out" 2>"$TMP/err" || fail "report on a sim run: $(cat "$TMP/err")"
 grep -q INVALID "$TMP/out" || fail "overloaded run should have an INVALID tenant: $(cat "$TMP/out")"
+# sim writes the same results directory as serve: timeline.json too, one event per block and core
+python3 - "$TMP/sim" <<'PY' || fail "sim timeline.json"
+import glob, json, sys
+d = sys.argv[1]
+t = json.load(open(d + "/timeline.json"))
+ev = [e for e in t["traceEvents"] if e.get("ph") == "X"]
+blocks = sum(1 for f in glob.glob(d + "/sim-*.jsonl") for _ in open(f))
+assert t["otherData"]["source"] == "sim virtual time"
+assert len(ev) >= min(blocks, 50000) > 0, (len(ev), blocks)
+PY
 verdicts "$TMP/sim" "$TMP/out"
 pngs "$TMP/sim"
 # The same directory named by a relative path (gnuplot runs in plots/).
