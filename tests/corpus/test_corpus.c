@@ -79,21 +79,6 @@ static void read_table(void) {
   fclose(f);
 }
 
-static uint8_t *slurp(const char *path, size_t *n) {
-  FILE *f = fopen(path, "rb");
-  if (!f) fail_msg("cannot open %s", path);
-  size_t cap = 4096, len = 0;
-  uint8_t *buf = malloc(cap);
-  size_t got;
-  while ((got = fread(buf + len, 1, cap - len, f)) > 0) {
-    len += got;
-    if (len == cap) buf = realloc(buf, cap *= 2);
-  }
-  fclose(f);
-  *n = len;
-  return buf;
-}
-
 static int load_onnx(const char *path) {
   mts_graph_t *g = NULL;
   int rc = mts_onnx_load(path, &g);
@@ -127,8 +112,9 @@ static int load_trace(const char *path) {
 
 static int load_msg(const char *path) {
   size_t n;
-  uint8_t *buf = slurp(path, &n);
-  Mts__Msg *m = mts__msg__unpack(NULL, n, buf);
+  char *buf = NULL;
+  if (mts_read_file(path, &buf, &n) != 0) fail_msg("%s", mts_errmsg());
+  Mts__Msg *m = mts__msg__unpack(NULL, n, (const uint8_t *)buf);
   free(buf);
   if (!m) return mts_seterr(MTS_EPROTO, "undecodable message of %zu bytes", n);
   mts_worker_limits_t lim = test_msg_limits(m->body_case != MTS__MSG__BODY_LOAD);
