@@ -70,7 +70,7 @@ int mts_engine_run(const mts_engine_config_t *cfg, mts_sched_t *s,
   size_t dec_cap = 256, n_lat = 0, seen_lat = 0;
   uint64_t rng = 0x9e3779b97f4a7c15ull;
   mts_decision_t *dec = mts_xmalloc(dec_cap * sizeof *dec);
-  double *lat = mts_xcalloc(LAT_SAMPLES, sizeof *lat);
+  double *lat = mts_xmalloc(LAT_SAMPLES * sizeof *lat);
   memset(lat, 0, LAT_SAMPLES * sizeof *lat); /* touched now: flat memory */
   memset(res, 0, sizeof *res);
   res->stopped = 0;
@@ -137,13 +137,14 @@ int mts_engine_run(const mts_engine_config_t *cfg, mts_sched_t *s,
       }
       res->events++;
       for (int i = 0; i < nd; i++) {
-        if (dec[i].kind == MTS_DEC_DROP) {
-          const mts_query_t *dq = &tab.q[dec[i].query];
-          if (dq->worker >= 0 && dq->blocks > 0 && t->release && (rc = t->release(t->impl, dq->worker, dq))) {
+        const mts_query_t *dq = &tab.q[dec[i].query];
+        if (dec[i].kind == MTS_DEC_DROP && dq->worker >= 0 && dq->blocks > 0) {
+          /* dropped part-way: its worker may free what it holds for it */
+          res->released++;
+          if (t->release && (rc = t->release(t->impl, dq->worker, dq))) {
             snprintf(res->error, sizeof res->error, "%s", mts_errmsg());
             goto out;
           }
-          res->released += dq->worker >= 0 && dq->blocks > 0;
         }
         if (dec[i].kind != MTS_DEC_DISPATCH) continue;
         tab.expect[dec[i].query] = now + (int64_t)dec[i].predicted_us;

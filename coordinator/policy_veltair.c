@@ -157,6 +157,12 @@ int mts__velt_init(mts_sched_t *s, const mts__velt_opts_t *o, void **state) {
     }
   }
   v->t = mts_xcalloc((size_t)cfg->n_tenants, sizeof *v->t);
+  double hz = 0; /* the horizon: longest block, from the tightest target */
+  if (v->o.horizon > 0) {
+    for (int u = 0; u < cfg->n_tenants; u++)
+      if (hz == 0 || cfg->tenant_qos_us[u] < hz) hz = cfg->tenant_qos_us[u];
+    hz *= v->o.horizon;
+  }
   for (int t = 0; t < cfg->n_tenants; t++) {
     const vmodel_t *vm = &v->m[cfg->tenant_model[t]];
     vtenant_t *vt = &v->t[t];
@@ -180,12 +186,6 @@ int mts__velt_init(mts_sched_t *s, const mts__velt_opts_t *o, void **state) {
       if (!found) vt->minc[l] = best;
     }
     /* floor (x min_block_us), reaction horizon (x QoS), similarity */
-    double hz = 0;
-    if (v->o.horizon > 0) {
-      for (int u = 0; u < cfg->n_tenants; u++)
-        if (hz == 0 || cfg->tenant_qos_us[u] < hz) hz = cfg->tenant_qos_us[u];
-      hz *= v->o.horizon;
-    }
     static const double floor_x[MTS_GRAN_LEVELS] = {0, 1, 2, 4, 4};
     static const double horizon[MTS_GRAN_LEVELS] = {0, 0.125, 0.25, 0.5, 0};
     static const double tol[MTS_GRAN_LEVELS] = {0, 1.5, 2, 3, 0};

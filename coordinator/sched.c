@@ -286,11 +286,12 @@ int mts_sched_arrive(mts_sched_t *s, size_t qi, int64_t now_us) {
   return 1;
 }
 
-/* q leaves the live set: its worker holds one context fewer. */
+/* Unfinished queries of a model bound to worker w (its contexts in use). */
 static int *bound_of(mts_sched_t *s, int w, int model) {
   return &s->bound_m[(size_t)w * (size_t)s->cfg.n_models + (size_t)model];
 }
 
+/* q leaves the live set: its worker holds one context fewer. */
 static void unbind(mts_sched_t *s, mts_query_t *q) {
   if (q->worker >= 0 && s->w[q->worker].n_bound > 0) s->w[q->worker].n_bound--;
   if (q->worker >= 0 && *bound_of(s, q->worker, q->model) > 0) (*bound_of(s, q->worker, q->model))--;

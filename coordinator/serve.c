@@ -55,7 +55,6 @@ typedef struct {
 } models_t;
 
 /* ---- MPI transport ----------------------------------------------------- */
-#define MTS_TIMELINE_BLOCKS 50000
 
 typedef struct {
   int64_t t0;       /* mts_now_us() at run start */
@@ -662,9 +661,7 @@ int mts_coordinator_main(const mts_serve_opts_t *o) {
   tr.t0 = mts_now_us();
   tr.wk = wk;
   tr.running = mts_xcalloc((size_t)n_wk, sizeof *tr.running);
-  /* timeline.json keeps the first MTS_TIMELINE_BLOCKS blocks (Perfetto
-   * opens that comfortably); its room is taken now, so a long run's memory
-   * stays flat */
+  /* timeline.json's room is taken now, so a long run's memory stays flat */
   mts_timeline_reserve(&tr.timeline, MTS_TIMELINE_BLOCKS);
   tr.n_wk = n_wk;
   tr.size = size;

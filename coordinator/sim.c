@@ -52,6 +52,7 @@ int mts_sim_create(const mts_sched_config_t *cfg, const mts_sim_params_t *p, mts
   s->node_busy = mts_xcalloc((size_t)cfg->n_nodes, sizeof *s->node_busy);
   s->node_cores = mts_xcalloc((size_t)cfg->n_nodes, sizeof *s->node_cores);
   s->log = mts_xcalloc((size_t)cfg->n_workers, sizeof *s->log);
+  s->timeline.max = MTS_TIMELINE_BLOCKS; /* grown on demand: sim memory need not be flat */
   for (int w = 0; w < cfg->n_workers; w++) {
     const mts_worker_desc_t *a = &cfg->workers[w];
     int d = -1;
@@ -168,7 +169,6 @@ static void log_block(mts_sim_t *s, const blk_t *b, int64_t end) {
                        .version = b->version, .ok = 1, .n_cores = b->n < 16 ? b->n : 16,
                        .start_us = b->start, .end_us = end};
   memcpy(r.cores, b->cores, (size_t)r.n_cores * sizeof(int));
-  s->timeline.max = 50000;
   mts_timeline_add(&s->timeline, &r);
   FILE **f = &s->log[b->worker];
   if (!*f) {

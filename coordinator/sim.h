@@ -47,7 +47,7 @@ void mts_sim_transport(mts_sim_t *s, mts_transport_t *t);
 /* Core-busy microseconds actually spent (block time x cores), blocks run. */
 double mts_sim_core_busy_us(const mts_sim_t *s);
 int64_t mts_sim_blocks(const mts_sim_t *s);
-/* The blocks run (the first 50 000; only with log_dir), for timeline.json. */
+/* The blocks run (the first MTS_TIMELINE_BLOCKS; only with log_dir), for timeline.json. */
 const mts_timeline_t *mts_sim_timeline(const mts_sim_t *s);
 
 typedef struct {

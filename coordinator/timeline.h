@@ -23,6 +23,10 @@ typedef struct {
   int64_t start_us, end_us;
 } mts_block_rec_t;
 
+/* Blocks that timeline.json keeps (the first ones): Perfetto opens that
+ * comfortably, and a long run's memory stays bounded. */
+#define MTS_TIMELINE_BLOCKS 50000
+
 typedef struct {
   mts_block_rec_t *v;
   size_t n, cap;

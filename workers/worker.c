@@ -58,7 +58,6 @@ typedef struct {
   int fault_after;        /* ... at this block number (1-based) */
   int coord_pid;          /* coordinator on this host: watched, 0 if remote */
   int loaded;             /* a Load was accepted and the models are ready */
-  int64_t released;       /* contexts freed by Release (queries dropped part-way) */
   int n_layers[MAX_MODELS];
 } worker_t;
 
@@ -124,6 +123,12 @@ static void ctx_give(worker_t *w, int mi, mts_ctx_t *c) {
     wm->pool = mts_xrealloc(wm->pool, (size_t)wm->cap_pool * sizeof *wm->pool);
   }
   wm->pool[wm->n_pool++] = c;
+}
+
+/* Live query li is done here: its context back to the pool. */
+static void live_release(worker_t *w, int li) {
+  ctx_give(w, w->live[li].model, w->live[li].ctx);
+  w->live[li] = w->live[--w->n_live];
 }
 
 static int bind_team(worker_t *w, const int *cores, int n) {
@@ -351,8 +356,7 @@ reply:
   c.end_us = end;
   c.recv_us = recv_us;
   if (li >= 0 && (d->release || err[0])) {
-    ctx_give(w, w->live[li].model, w->live[li].ctx);
-    w->live[li] = w->live[--w->n_live];
+    live_release(w, li);
   }
   m.body_case = MTS__MSG__BODY_COMPLETION;
   m.completion = &c;
@@ -543,11 +547,7 @@ int mts_worker_main(int rank) {
        * query is not an error: it may have failed here already) */
       rc = 0;
       int li = live_find(w, m->release->query);
-      if (li >= 0) {
-        ctx_give(w, w->live[li].model, w->live[li].ctx);
-        w->live[li] = w->live[--w->n_live];
-        w->released++;
-      }
+      if (li >= 0) live_release(w, li);
     }
     mts_msg_free(m);
     if (rc) {
