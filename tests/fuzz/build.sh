@@ -42,6 +42,14 @@ exe=$work/fuzz_$target
 seed=0
 [ -n "$(ls -A "$corpus")" ] || seed=1
 
+# Copies files into the seed corpus as DIR-NAME (no clashes between dirs).
+seed_from() {
+  for f in "$@"; do
+    [ -f "$f" ] && cp "$f" "$corpus/$(basename "$(dirname "$f")")-$(basename "$f")"
+  done
+  return 0
+}
+
 case $target in
 onnx)
   protoc-c --proto_path=/usr/include/onnx --c_out="$work/gen" /usr/include/onnx/onnx.proto
@@ -67,24 +75,16 @@ workload)
   # shellcheck disable=SC2086
   clang $san "$root/tests/fuzz/fuzz_workload.c" "$root/coordinator/workload.c" \
     "$root/coordinator/jsonpos.c" "$root/runtime/mts.c" -ljansson -lm -o "$exe"
-  if [ $seed = 1 ]; then
-    for f in "$root"/tests/data/workloads/good/*.json "$root"/tests/data/workloads/bad/*.json \
-             "$root"/tests/corpus/workload/*; do
-      [ -f "$f" ] && cp "$f" "$corpus/$(basename "$(dirname "$f")")-$(basename "$f")"
-    done
-  fi
+  [ $seed = 1 ] && seed_from "$root"/tests/data/workloads/good/*.json "$root"/tests/data/workloads/bad/*.json \
+    "$root"/tests/corpus/workload/*
   opts="-max_len=8192 -dict=$root/tests/fuzz/workload.dict" ;;
 trace)
   # shellcheck disable=SC2086
   clang $san "$root/tests/fuzz/fuzz_trace.c" "$root/coordinator/arrivals.c" \
     "$root/coordinator/workload.c" "$root/coordinator/jsonpos.c" \
     "$root/runtime/mts.c" -ljansson -lm -o "$exe"
-  if [ $seed = 1 ]; then
-    for f in "$root"/tests/data/workloads/good/*.csv "$root"/tests/data/workloads/traces/*.csv \
-             "$root"/tests/corpus/trace/*; do
-      [ -f "$f" ] && cp "$f" "$corpus/$(basename "$(dirname "$f")")-$(basename "$f")"
-    done
-  fi
+  [ $seed = 1 ] && seed_from "$root"/tests/data/workloads/good/*.csv "$root"/tests/data/workloads/traces/*.csv \
+    "$root"/tests/corpus/trace/*
   opts="-max_len=4096" ;;
 msg)
   protoc-c --proto_path="$root/proto" --c_out="$work/gen" "$root/proto/mtserve.proto"
