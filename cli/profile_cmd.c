@@ -211,6 +211,7 @@ static int write_json(const mts_prof_t *p, const char *path) {
   json_object_set_new(root, "counters", json_boolean(p->counters));
   json_object_set_new(root, "notes", json_string(p->notes));
   json_object_set_new(root, "profile_s", json_real(p->profile_s));
+  json_object_set_new(root, "others_cpu", json_real(p->others_cpu));
   json_object_set_new(root, "layers", la);
   int rc = json_dump_file(root, path, JSON_INDENT(1)) == 0 ? 0 : mts_seterr(MTS_EIO, "cannot write %s", path);
   json_decref(root);
@@ -312,18 +313,21 @@ int mts_cli_profile(int argc, char **argv) {
   mts_prof_key(&key, m, cc, n_cc);
   mts_prof_cache_path(&key, path, sizeof path);
   free(key.model_name);
-  int from_cache = !no_cache && mts_prof_cache_load(m, cc, n_cc, &p) == 0;
+  int from_cache = !no_cache && mts_prof_cache_load(m, cc, n_cc, &p) == 0, saved = 0;
   if (!from_cache) {
     prog_t pg = {.tty = isatty(2), .last_pct = -10};
     if ((rc = mts_profile_model(m, home, n_home, cc, n_cc, &po, quiet ? NULL : on_progress, &pg, &p)) != 0) {
       fprintf(stderr, "mtserve profile: %s\n", mts_errmsg());
       goto out;
     }
-    if (mts_prof_cache_save(p) != 0) fprintf(stderr, "mtserve profile: warning: %s\n", mts_errmsg());
+    if (mts_prof_cache_save(p) != 0)
+      fprintf(stderr, "mtserve profile: warning: %s\n", mts_errmsg());
+    else
+      saved = 1;
   }
   printf("model %s (hash %016llx), %s, oneDNN %s, load+compile %.2f s; profile %s %s (measured in %.1f s)\n\n",
          p->model_name, (unsigned long long)p->model_hash, p->cpu_model, p->dnnl_version, compile_s,
-         from_cache ? "loaded from" : "measured and saved to", path, p->profile_s);
+         from_cache ? "loaded from" : saved ? "measured and saved to" : "measured, NOT saved to", path, p->profile_s);
   print_table(p);
   print_summary(p);
   if (json_out && write_json(p, json_out) != 0) {

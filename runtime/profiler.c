@@ -6,8 +6,11 @@
 
 #include <dnnl.h>
 #include <omp.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
+#include <unistd.h>
 
 #include "runtime/affinity.h"
 #include "runtime/exec_int.h"
@@ -277,6 +280,40 @@ static int measure(meas_t *ms, mts__corun_t *co, int k, int rounds, int co_round
   return 0;
 }
 
+/* CPU seconds the given cores spent busy (anything but idle and iowait,
+ * steal included) since boot, from /proc/stat; < 0 when unreadable. */
+static double cores_busy_s(const int *cores, int n) {
+  FILE *f = fopen("/proc/stat", "r");
+  if (!f) return -1;
+  char line[512];
+  double busy = 0;
+  int found = 0;
+  long hz = sysconf(_SC_CLK_TCK);
+  while (fgets(line, sizeof line, f)) {
+    int cpu;
+    unsigned long long v[8] = {0};
+    if (sscanf(line, "cpu%d %llu %llu %llu %llu %llu %llu %llu %llu", &cpu, &v[0], &v[1], &v[2], &v[3], &v[4],
+               &v[5], &v[6], &v[7]) < 8)
+      continue;
+    for (int i = 0; i < n; i++)
+      if (cores[i] == cpu) {
+        /* user nice system [idle iowait] irq softirq steal */
+        busy += (double)(v[0] + v[1] + v[2] + v[5] + v[6] + v[7]);
+        found++;
+      }
+  }
+  fclose(f);
+  return found == n && hz > 0 ? busy / (double)hz : -1;
+}
+
+/* CPU seconds this process has used (all threads, the co-runner's too). */
+static double self_cpu_s(void) {
+  struct rusage ru;
+  if (getrusage(RUSAGE_SELF, &ru) != 0) return 0;
+  return (double)ru.ru_utime.tv_sec + (double)ru.ru_utime.tv_usec / 1e6 + (double)ru.ru_stime.tv_sec +
+         (double)ru.ru_stime.tv_usec / 1e6;
+}
+
 static void note(mts_prof_t *p, const char *s) {
   size_t o = strlen(p->notes);
   if (strstr(p->notes, s)) return;
@@ -362,6 +399,10 @@ int mts_profile_model(const mts_model_t *m, const int *cores, int n_cores, const
   ms.tot = mts_xcalloc((size_t)max_ver * (size_t)ms.rounds, sizeof(double));
   ms.med = mts_xcalloc((size_t)max_ver * (size_t)ms.n_modes * (size_t)nl, sizeof(double));
 
+  /* What other processes take from the measured cores meanwhile: their busy
+   * time less ours (a quiet profile is what the cache may keep). */
+  double busy0 = cores_busy_s(cores, n_cores), self0 = self_cpu_s();
+  int64_t wall0 = mts_now_us();
   int total = n_cc * ms.rounds, done = 0;
   for (int c = 0; c < n_cc && !rc; c++) {
     int k = cc[c];
@@ -431,6 +472,18 @@ int mts_profile_model(const mts_model_t *m, const int *cores, int n_cores, const
     co = NULL;
   }
   if (rc) goto out;
+  double busy1 = cores_busy_s(cores, n_cores), wall_s = (double)(mts_now_us() - wall0) / 1e6;
+  p->others_cpu = -1;
+  if (busy0 >= 0 && busy1 >= 0 && wall_s > 0) {
+    double others = (busy1 - busy0) - (self_cpu_s() - self0);
+    p->others_cpu = others > 0 ? others / (wall_s * n_cores) : 0;
+    if (p->others_cpu > MTS_PROF_MAX_OTHERS) {
+      char s[200];
+      snprintf(s, sizeof s, "other processes took %.0f%% of the measured cores: timings disturbed, not cached",
+               100 * p->others_cpu);
+      note(p, s);
+    }
+  }
   mts_prof_pareto(p);
   p->profile_s = (double)(mts_now_us() - t0) / 1e6;
 

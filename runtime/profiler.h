@@ -55,6 +55,11 @@
 #define MTS_PROF_MAX_LEVELS 4   /* co-runner levels */
 #define MTS_PROF_MAX_CC 64
 #define MTS_PROF_FORMAT 1       /* bump when the meaning of a cached field changes */
+/* A profile measured while other processes (or the hypervisor, as steal
+ * time) took more than this share of the measured cores is not cached: one
+ * taken on a busy machine would otherwise stay and mislead every later run
+ * (it once put MobileNetV2 at 8.7 ms on 2 cores; measured quietly, 4.6 ms). */
+#define MTS_PROF_MAX_OTHERS 0.10
 
 typedef struct {
   char *name;
@@ -86,6 +91,9 @@ typedef struct {
   int counters;           /* 1: llc_bytes measured with perf_event_open */
   char notes[512];        /* what was skipped and why */
   double profile_s;       /* wall time the measurement took */
+  double others_cpu;      /* share of the measured cores' time that other processes
+                             or steal took during the measurement; < 0: unknown
+                             (no /proc/stat); 0 in a profile loaded from the cache */
 } mts_prof_t;
 
 typedef struct {
@@ -159,7 +167,8 @@ void mts_prof_cache_path(const mts_prof_t *key, char *buf, size_t n);
 /* Loads the cached profile of m for cc: 0 with *out, MTS_ENOTFOUND when
  * missing, stale or corrupt (warning logged for the last two). */
 int mts_prof_cache_load(const mts_model_t *m, const int *cc, int n_cc, mts_prof_t **out);
-/* Writes p to its cache file (atomically: temporary file, then rename). */
+/* Writes p to its cache file (atomically: temporary file, then rename).
+ * MTS_ESTATE, and nothing written, when p->others_cpu > MTS_PROF_MAX_OTHERS. */
 int mts_prof_cache_save(const mts_prof_t *p);
 /* Serialises / parses (protobuf, proto/profile.proto). */
 int mts_prof_pack(const mts_prof_t *p, uint8_t **buf, size_t *len);

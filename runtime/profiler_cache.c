@@ -282,6 +282,11 @@ int mts_prof_cache_save(const mts_prof_t *p) {
   uint8_t *buf = NULL;
   size_t len = 0;
   int rc;
+  if (p->others_cpu > MTS_PROF_MAX_OTHERS)
+    return mts_seterr(MTS_ESTATE,
+                      "profile of %s not cached: other processes took %.0f%% of the measured cores while it was "
+                      "measured (limit %.0f%%); the next run measures it again",
+                      p->model_name, 100 * p->others_cpu, 100 * MTS_PROF_MAX_OTHERS);
   mts_prof_cache_dir(dir, sizeof dir);
   if (mts_mkdir_p(dir) != 0) return mts_seterr(MTS_EIO, "profile cache %s: %s", dir, strerror(errno));
   mts_prof_cache_path(p, path, sizeof path);

@@ -1,14 +1,17 @@
 /* test_profiler.c — runtime/profiler.h: Pareto filtering on hand-made data,
  * the summary, protobuf pack/unpack, the disk cache (round trip, key
  * changes, stale structure, corrupt files), the co-runner, the perf
- * counter fallback, and a real profile of the tiny model. */
+ * counter fallback, a real profile of the tiny model, and a profile taken
+ * beside a busy process (measured as disturbed, kept out of the cache). */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <signal.h>
 #include <string.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include <cmocka.h>
@@ -427,6 +430,52 @@ static void test_real_tiny(void **state) {
   mts_model_destroy(m);
 }
 
+/* Other processes spinning on every measured core: the profile says its
+ * timings were disturbed, and the cache refuses it (a later run measures
+ * again); a profile from a quiet moment is cached. */
+static void test_disturbed_not_cached(void **state) {
+  (void)state;
+  int home[MTS_MAX_CORES], n = home_cores(home);
+  int cc[1] = {1};
+  mts_model_t *m = compile_tiny(cc, 1);
+  mts_prof_t *p = NULL, key = {0};
+  char path[4096];
+  mts_prof_key(&key, m, cc, 1); /* earlier tests cached this key */
+  mts_prof_cache_path(&key, path, sizeof path);
+  free(key.model_name);
+  unlink(path);
+  pid_t kids[MTS_MAX_CORES];
+  for (int i = 0; i < n; i++) {
+    kids[i] = fork();
+    assert_true(kids[i] >= 0);
+    if (kids[i] == 0) {
+      mts_bind_process(&home[i], 1);
+      for (volatile unsigned long x = 0;; x++) {
+      }
+    }
+  }
+  mts_prof_opts_t o = {.iters = 40, .co_iters = 3, .n_levels = -1};
+  int rc = mts_profile_model(m, home, n, cc, 1, &o, NULL, NULL, &p);
+  for (int i = 0; i < n; i++) {
+    kill(kids[i], SIGKILL);
+    waitpid(kids[i], NULL, 0);
+  }
+  assert_int_equal(rc, 0);
+  assert_true(p->others_cpu > MTS_PROF_MAX_OTHERS);
+  assert_non_null(strstr(p->notes, "not cached"));
+  assert_int_equal(mts_prof_cache_save(p), MTS_ESTATE);
+  assert_non_null(strstr(mts_errmsg(), "not cached"));
+  mts_prof_t *back = NULL;
+  assert_int_equal(mts_prof_cache_load(m, cc, 1, &back), MTS_ENOTFOUND);
+  /* the same profile from a quiet moment is kept */
+  p->others_cpu = 0.01;
+  assert_int_equal(mts_prof_cache_save(p), 0);
+  assert_int_equal(mts_prof_cache_load(m, cc, 1, &back), 0);
+  mts_prof_destroy(back);
+  mts_prof_destroy(p);
+  mts_model_destroy(m);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_pareto_hand_made),
@@ -437,6 +486,7 @@ int main(void) {
       cmocka_unit_test(test_corunner),
       cmocka_unit_test(test_counters_fallback),
       cmocka_unit_test(test_real_tiny),
+      cmocka_unit_test(test_disturbed_not_cached),
   };
   return cmocka_run_group_tests(tests, setup_cache, teardown_cache);
 }
