@@ -163,8 +163,8 @@ static int profile_one(worker_t *w, const Mts__Load *ld, wmodel_t *wm, mts_prof_
   rc = mts_profile_model(wm->m, w->home, w->n_home, w->cc, w->n_cc, &po, profile_progress, w, out);
   w->bound_n = 0; /* the profiler re-bound the OpenMP team */
   if (rc) return rc;
-  fprintf(stderr, "mtserve worker %d: profiled %s in %.1f s%s%s\n", w->rank, wm->name, (*out)->profile_s,
-          (*out)->notes[0] ? "; " : "", (*out)->notes);
+  fprintf(stderr, "mtserve worker %d: profiled %s in %.1f s (other processes: %.1f%% of the cores)%s%s\n", w->rank,
+          wm->name, (*out)->profile_s, 100 * (*out)->others_cpu, (*out)->notes[0] ? "; " : "", (*out)->notes);
   if (mts_prof_cache_save(*out) != 0) MTS_LOG(MTS_LOG_WARN, "%s", mts_errmsg());
   return 0;
 }
