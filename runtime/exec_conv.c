@@ -251,10 +251,32 @@ int mts__build_conv(mts__cs_t *cs, const mts_node_t *n) {
   if (rc) goto out;
   L->n_ver = 1;
   L->s1[0] = cs->m->n_steps;
+  /* Winograd first (alternatives stop when the version slots are full),
+   * then made the default once every version has copied version 0. */
+  int wv = -1;
+  if (mts__wino_eligible(cs, n, &cd.src_desc, &cd.dst_desc)) {
+    int from = cs->m->n_steps;
+    rc = copy_pre_steps(cs);
+    if (!rc) rc = mts__wino_add(cs, n, &cd.src_desc, sk, sid, &cd.dst_desc, cs->tbuf[n->outputs[0]]);
+    if (finish_version(cs, from, rc, "winograd_f4x4_avx2") == 0) wv = L->n_ver - 1;
+    rc = 0;
+    mts_clearerr();
+  }
   if (cs->all_versions) {
     conv_alt_impls(cs, n, &cd, attr, &w_user, W->data, wc);
     if (nd == 4) conv_nhwc(cs, n, &cd, attr, &w_user, W->data, wc);
     mts_clearerr();
+  }
+  if (wv > 0 && mts__wino_preferred(cs, n)) {
+    int s0 = L->s0[0], s1 = L->s1[0];
+    char impl[48];
+    memcpy(impl, L->impl[0], sizeof impl);
+    L->s0[0] = L->s0[wv];
+    L->s1[0] = L->s1[wv];
+    memcpy(L->impl[0], L->impl[wv], sizeof impl);
+    L->s0[wv] = s0;
+    L->s1[wv] = s1;
+    memcpy(L->impl[wv], impl, sizeof impl);
   }
 out:
   if (pd) dnnl_primitive_desc_destroy(pd);

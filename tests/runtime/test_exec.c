@@ -30,6 +30,8 @@ static int want_layers = 0;
 /* >= 0: check_n asserts how many MaxPool layers run as C steps (the tuned
  * blocked-layout loop) */
 static int want_c_maxpools = -1;
+/* >= 0: check_n asserts how many Conv layers run Winograd by default */
+static int want_wino = -1;
 static uint64_t rng = 12345;
 
 static float urand(float lo, float hi) {
@@ -41,6 +43,7 @@ static void start(void) {
   want_layers = 0;
   want_inplace_concats = -1;
   want_c_maxpools = -1;
+  want_wino = -1;
   assert_int_equal(mts_graph_create("t", &G), 0);
   n_in = 0;
 }
@@ -118,6 +121,12 @@ static void check_n(int n_out, const int *outs, float lo, float hi, float atol, 
       nc += mts_model_layer_op(m, l) == MTS_OP_MAXPOOL && m->steps[m->layers[l].s0[0]].kind == MTS__STEP_C;
     assert_int_equal(nc, want_c_maxpools);
   }
+  if (want_wino >= 0) {
+    int nw = 0;
+    for (int l = 0; l < mts_model_n_layers(m); l++)
+      nw += !strncmp(m->layers[l].impl[0], "winograd", 8);
+    assert_int_equal(nw, want_wino);
+  }
   if (want_inplace_concats >= 0) {
     int noop = 0;
     for (int l = 0; l < mts_model_n_layers(m); l++)
@@ -183,6 +192,44 @@ static void test_conv(void **st) {
   start(); /* 1x1 stride 2, 3 input channels, batch 2, 5x5 kernel */
   check(conv(act(4, 2, 3, 17, 17), cst(-.3f, .3f, 4, 20, 3, 5, 5), -1, 5, 1, 2, 2, 1, 1), -1, 1,
         1e-4f, 1e-4f);
+}
+
+/* 3x3 stride-1 convolutions on the blocked layout run Winograd F(4x4, 3x3)
+ * (exec_wino.c): spatial sizes that are no multiple of the 4x4 tile, a
+ * batch, channel counts that are no multiple of 8 or 16, pads 0..2, with
+ * and without bias, fused sum and ReLU; tiles per chunk from one chunk to
+ * many (1 and 2 cores). */
+static void test_conv_winograd(void **st) {
+  (void)st;
+  static const int cases[][7] = {/* N, C, K, H, W, pad begin, pad end */
+                                 {1, 16, 16, 8, 8, 1, 1},   {2, 24, 40, 13, 11, 1, 1}, {1, 64, 64, 30, 29, 1, 1},
+                                 {1, 8, 32, 7, 9, 0, 0},    {1, 32, 8, 6, 6, 2, 2},    {1, 12, 20, 10, 10, 1, 2},
+                                 {1, 128, 96, 14, 14, 1, 1}};
+  for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+    const int *c = cases[i];
+    start();
+    int x = act(4, c[0], c[1], c[3], c[4]);
+    int y = conv(x, cst(-.3f, .3f, 4, c[2], c[1], 3, 3), i % 2 ? cst(-1, 1, 1, c[2]) : -1, 3, 1, c[5], c[6], 1, 1);
+    mts_attr_t a = A0();
+    if (i % 3 == 1) {
+      int r = act(4, c[0], c[2], (int)G->tensors[y].dims[2], (int)G->tensors[y].dims[3]);
+      a.binary = MTS_BINARY_ADD;
+      int in[2] = {r, y};
+      y = node(MTS_OP_BINARY, 2, in, &a);
+      a = A0();
+    }
+    a.unary = MTS_UNARY_RELU;
+    y = node(MTS_OP_UNARY, 1, &y, &a);
+    want_wino = 1;
+    check(y, -1, 1, 2e-4f, 2e-4f);
+  }
+  /* not for strided, dilated or grouped convolutions */
+  start();
+  want_wino = 0;
+  check(conv(act(4, 1, 16, 12, 12), cst(-.3f, .3f, 4, 16, 16, 3, 3), -1, 3, 2, 1, 1, 1, 1), -1, 1, 1e-4f, 1e-4f);
+  start();
+  want_wino = 0;
+  check(conv(act(4, 1, 16, 12, 12), cst(-.3f, .3f, 4, 16, 8, 3, 3), -1, 3, 1, 1, 1, 1, 2), -1, 1, 1e-4f, 1e-4f);
 }
 
 static void test_conv1d(void **st) {
@@ -584,7 +631,7 @@ static void test_errors(void **st) {
 
 int main(void) {
   const struct CMUnitTest tests[] = {
-      cmocka_unit_test(test_conv),     cmocka_unit_test(test_conv1d),
+      cmocka_unit_test(test_conv),     cmocka_unit_test(test_conv_winograd), cmocka_unit_test(test_conv1d),
       cmocka_unit_test(test_conv_postops),
       cmocka_unit_test(test_pool),     cmocka_unit_test(test_gemm),
       cmocka_unit_test(test_matmul),   cmocka_unit_test(test_unary),
