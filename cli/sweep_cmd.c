@@ -52,6 +52,9 @@ static void usage(FILE *f) {
           "  --mpirun PATH          mpirun wrapper (default: scripts/mpirun of the source tree)\n"
           " both:\n"
           "  --horizon X            mts's block-length cap (serve/sim --horizon; 0: none)\n"
+          "  --cores-per-query K    cores per query of the fixed-grant policies, and the cores each\n"
+          "                         qos_x_solo target is relative to (default: the workload's)\n"
+          "  --max-inflight N       per worker and model, at most N unfinished queries (default 4; 0: no cap)\n"
           "  -h, --help             this help\n"
           "\n"
           "Writes DIR/points.csv (every run), DIR/sweep.csv (max load per policy and seed),\n"
@@ -76,6 +79,7 @@ int mts_cli_sweep(int argc, char **argv) {
       {"home", required_argument, 0, 'H'},     {"solo-iters", required_argument, 0, 'i'},
       {"mpirun", required_argument, 0, 'm'},   {"help", no_argument, 0, 'h'},
       {"horizon", required_argument, 0, 'Z'},
+      {"cores-per-query", required_argument, 0, 'K'}, {"max-inflight", required_argument, 0, 'I'},
       {0, 0, 0, 0}};
   mts_sweep_opts_t o;
   char out_dir[4096];
@@ -117,11 +121,11 @@ int mts_cli_sweep(int argc, char **argv) {
       else o.dispatch_us = v;
       break;
     }
-    case 'S': case 's': case 'k': case 'g': case 'n': case 'L': case 'N': case 'r': case 'i': {
+    case 'S': case 's': case 'k': case 'g': case 'n': case 'L': case 'N': case 'r': case 'i': case 'K': case 'I': {
       long long v = strtoll(optarg, &end, 10);
-      if (*end || v < (c == 'g' ? 0 : 1) || v > 1000000) {
-        fprintf(stderr, "mtserve sweep: --%s needs a %s integer, not '%s'\n", name,
-                c == 'g' ? "non-negative" : "positive", optarg);
+      if (*end || v < (c == 'g' || c == 'I' ? 0 : 1) || v > (c == 'I' ? 256 : 1000000)) {
+        fprintf(stderr, "mtserve sweep: --%s needs a %s integer%s, not '%s'\n", name,
+                c == 'g' || c == 'I' ? "non-negative" : "positive", c == 'I' ? " <= 256" : "", optarg);
         return 2;
       }
       if (c == 'S') o.n_seeds = (int)v;
@@ -134,6 +138,8 @@ int mts_cli_sweep(int argc, char **argv) {
       else if (c == 'L') o.llc_domains = (int)v;
       else if (c == 'N') o.nodes = (int)v;
       else if (c == 'r') o.ranks = (int)v;
+      else if (c == 'K') o.cores_per_query = (int)v;
+      else if (c == 'I') o.max_inflight = v > 0 ? (int)v : -1;
       else o.solo_iters = (int)v;
       break;
     }

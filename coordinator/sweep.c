@@ -97,6 +97,8 @@ static int run_sim(ctx_t *c, const char *policy, uint64_t seed, double scale, co
   so.noise = o->noise;
   so.dispatch_us = o->dispatch_us;
   so.horizon = o->horizon;
+  so.cores_per_query = o->cores_per_query;
+  so.max_inflight = o->max_inflight;
   so.quiet = 1;
   int rc = mts_sim_run(&so, &res);
   if (rc == 0) judge(c, &res.rep.overall, res.rep.tenant, res.rep.n_tenants, res.core_utilisation, pt);
@@ -185,6 +187,17 @@ static int run_mpi(ctx_t *c, const char *policy, uint64_t seed, double scale, co
     snprintf(hz, sizeof hz, "%.6g", o->horizon > 0 ? o->horizon : 0.0);
     argv[k++] = "--horizon";
     argv[k++] = hz;
+  }
+  char cq[32], mi[32];
+  if (o->cores_per_query > 0) {
+    snprintf(cq, sizeof cq, "%d", o->cores_per_query);
+    argv[k++] = "--cores-per-query";
+    argv[k++] = cq;
+  }
+  if (o->max_inflight != 0) {
+    snprintf(mi, sizeof mi, "%d", o->max_inflight > 0 ? o->max_inflight : 0);
+    argv[k++] = "--max-inflight";
+    argv[k++] = mi;
   }
   argv[k++] = "--quiet";
   argv[k++] = "--out";
@@ -317,7 +330,7 @@ static int calibrate(ctx_t *c, const char *policy) {
   json_object_set_new(root, "duration_s", json_real(w->duration_s));
   json_object_set_new(root, "warmup_s", json_real(w->warmup_s));
   json_object_set_new(root, "seed", json_integer((json_int_t)w->seed));
-  json_object_set_new(root, "cores_per_query", json_integer(w->cores_per_query));
+  json_object_set_new(root, "cores_per_query", json_integer(o->cores_per_query > 0 ? o->cores_per_query : w->cores_per_query));
   if (w->trace) json_object_set_new(root, "trace", json_string(w->trace));
   for (int t = 0; t < w->n_tenants; t++) {
     const mts_tenant_t *tn = &w->tenants[t];
@@ -416,6 +429,7 @@ static int write_meta(ctx_t *c, char pol[][32], int np) {
                                                    "workload.json)"));
   }
   json_object_set_new(m, "horizon", o->horizon == 0 ? json_string("default") : json_real(o->horizon > 0 ? o->horizon : 0));
+  json_object_set_new(m, "max_inflight", o->max_inflight == 0 ? json_string("default") : json_integer(o->max_inflight > 0 ? o->max_inflight : 0));
   if (c->mpi) {
     json_object_set_new(m, "ranks", json_integer(o->ranks));
     json_object_set_new(m, "home", json_string(o->home_mode ? o->home_mode : "llc"));

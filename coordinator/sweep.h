@@ -59,6 +59,8 @@ typedef struct {
   int solo_iters;             /* serve --solo-iters (0: serve's default) */
   /* both */
   double horizon;             /* mts --horizon (0: default, < 0: none) */
+  int cores_per_query;        /* serve/sim --cores-per-query (0: the workload's) */
+  int max_inflight;           /* serve/sim --max-inflight (0: default, < 0: no cap) */
   /* search */
   int n_seeds;                /* default 3 (sim) / 1 (mpi) */
   uint64_t seed0;             /* first seed (default 1); seeds are seed0, seed0+1, ... */
