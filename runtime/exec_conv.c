@@ -256,9 +256,10 @@ int mts__build_conv(mts__cs_t *cs, const mts_node_t *n) {
   int wv = -1;
   if (mts__wino_eligible(cs, n, &cd.src_desc, &cd.dst_desc)) {
     int from = cs->m->n_steps;
+    char wimpl[48] = "winograd";
     rc = copy_pre_steps(cs);
-    if (!rc) rc = mts__wino_add(cs, n, &cd.src_desc, sk, sid, &cd.dst_desc, cs->tbuf[n->outputs[0]]);
-    if (finish_version(cs, from, rc, "winograd_f4x4_avx2") == 0) wv = L->n_ver - 1;
+    if (!rc) rc = mts__wino_add(cs, n, &cd.src_desc, sk, sid, &cd.dst_desc, cs->tbuf[n->outputs[0]], wimpl, sizeof wimpl);
+    if (finish_version(cs, from, rc, wimpl) == 0) wv = L->n_ver - 1;
     rc = 0;
     mts_clearerr();
   }

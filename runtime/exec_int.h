@@ -206,15 +206,15 @@ int mts__build_conv(mts__cs_t *cs, const mts_node_t *n);
 /* exec_cops.c */
 int mts__build_cop(mts__cs_t *cs);
 /* MaxPool over an aBcd8b input as a tuned C loop; 1 when not applicable. */
-/* Winograd F(4x4, 3x3) convolution on aBcd8b (exec_wino.c): whether node n
- * qualifies with these input/output layouts, and its step (input src in
- * (sk, sid), output into buffer yb). */
+/* Winograd F(4x4, 3x3) / F(2x2, 3x3) convolution on aBcd8b (exec_wino.c):
+ * whether node n qualifies with these input/output layouts, and its step
+ * (input src in (sk, sid), output into buffer yb; impl gets its name). */
 int mts__wino_eligible(const mts__cs_t *cs, const mts_node_t *n, const dnnl_memory_desc_t *src,
                        const dnnl_memory_desc_t *dst);
 /* Whether the Winograd version should be node n's default (version 0). */
 int mts__wino_preferred(const mts__cs_t *cs, const mts_node_t *n);
 int mts__wino_add(mts__cs_t *cs, const mts_node_t *n, const dnnl_memory_desc_t *src, int sk, int sid,
-                  const dnnl_memory_desc_t *dst, int yb);
+                  const dnnl_memory_desc_t *dst, int yb, char *impl, size_t impl_n);
 int mts__build_maxpool8(mts__cs_t *cs, const dnnl_memory_desc_t *smd, int sk, int sid);
 
 #endif

@@ -1,29 +1,33 @@
 /* exec_wino.c — 3x3 stride-1 convolutions by Winograd's minimal filtering
- * F(4x4, 3x3), on the 8-channel blocked layout (aBcd8b) that oneDNN's AVX2
- * convolutions use.
+ * F(4x4, 3x3) and F(2x2, 3x3), on the 8-channel blocked layout (aBcd8b)
+ * that oneDNN's AVX2 convolutions use.
  *
  * Why: on this AVX2 machine oneDNN 2.6 has no Winograd (its implementation
  * needs AVX-512), and its direct 3x3 convolutions already run at ~90% of
  * the FMA peak, as do ONNX Runtime's; the 3x3 layers are ~45% of
- * ResNet-50's time and ~60% of GoogLeNet's.  F(4x4, 3x3) computes a 4x4
- * output tile from a 6x6 input tile with 36 multiplications per channel
- * pair instead of 144: the work becomes 36 independent matrix products
+ * ResNet-50's time, ~60% of GoogLeNet's and nearly all of VGG-16's.
+ * F(4x4, 3x3) computes a 4x4 output tile from a 6x6 input tile with 36
+ * multiplications per channel pair instead of 144 (F(2x2, 3x3): 16 instead
+ * of 36): the work becomes 36 (16) independent matrix products
  * (tiles x input channels) . (input channels x output channels), plus
  * cheap transforms in and out.
  *
  * How (Lavin & Gray, "Fast Algorithms for Convolutional Neural Networks",
- * 2016, for the transform matrices B, G, A of F(4x4, 3x3)):
+ * 2016, for the transform matrices B, G, A):
  * - weights: U[xi] = (G g G^T)[xi] for each (out, in) channel pair, made
  *   once at compile time, packed as [xi][out/16][in][16] for the kernel;
- * - per chunk of tiles (one OpenMP thread each): V[xi][tile][in] = (B^T d B)
- *   of each 6x6 input patch, eight channels per AVX vector; M[xi] =
- *   V[xi] . U[xi] by a 6x16 register-blocked FMA kernel; each 4x4 output =
- *   A^T m A + bias, then the layer's fused post-ops (sum, ReLU, clip),
- *   written straight into the blocked output.
- * - The chunk's V and M live in a scratch buffer of the activation arena
- *   (one slice per thread), sized to stay in the core's L2.
- * It is added as a version of the layer (runtime/exec_conv.c decides which
- * version is the default), so the profiler and the scheduler see both. */
+ * - per chunk of tiles: V[xi][tile][in] = (B^T d B) of each input patch,
+ *   eight channels per AVX vector; M[xi] = V[xi] . U[xi] by a 6x16
+ *   register-blocked FMA kernel; each output tile = A^T m A + bias, then
+ *   the layer's fused post-ops (sum, ReLU, clip), written straight into
+ *   the blocked output;
+ * - a chunk's V and M live in a scratch buffer of the activation arena
+ *   (one slice per thread);
+ * - F(2x2) on maps of at most 64 outputs, F(4x4) elsewhere (see
+ *   mts__wino_add).
+ * It is added as a version of the layer and made its default
+ * (runtime/exec_conv.c; MTS_WINOGRAD=0 keeps oneDNN's direct convolution
+ * as the default), so the profiler and the scheduler see both. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -36,13 +40,13 @@
 #include "runtime/graph_int.h"
 #include "runtime/mts.h"
 
-#define XI 36      /* transform points: 6 x 6 */
+#define XI 36      /* transform points at most: 6 x 6 */
 #define MR 6       /* kernel rows: tiles */
 #define NR 16      /* kernel columns: output channels */
 
 /* Parameters, kept in the step's cop: dims[0] = input {N, C8, H, W},
  * dims[1] = output {N, K8, OH, OW}, dims[2] = {pad top, pad left, tiles
- * per chunk, K16}. */
+ * per chunk, K16}, dims[3] = {output tile m: 4 or 2}. */
 
 #ifdef __AVX2__
 typedef __m256 v8;
@@ -71,6 +75,20 @@ static inline void at6(const v8 *m, v8 *o) {
   o[1] = _mm256_fmadd_ps(two, d34, d12);
   o[2] = _mm256_fmadd_ps(four, s34, s12);
   o[3] = _mm256_add_ps(_mm256_fmadd_ps(eight, d34, d12), m[5]);
+}
+
+/* F(2x2, 3x3): the 1-D input transform (4 values) and output transform
+ * (4 to 2). */
+static inline void bt4(const v8 *z, v8 *r) {
+  r[0] = _mm256_sub_ps(z[0], z[2]);
+  r[1] = _mm256_add_ps(z[1], z[2]);
+  r[2] = _mm256_sub_ps(z[2], z[1]);
+  r[3] = _mm256_sub_ps(z[1], z[3]);
+}
+
+static inline void at4(const v8 *m, v8 *o) {
+  o[0] = _mm256_add_ps(_mm256_add_ps(m[0], m[1]), m[2]);
+  o[1] = _mm256_sub_ps(_mm256_sub_ps(m[1], m[2]), m[3]);
 }
 
 /* c[6][16] = a[6][K] (rows lda apart) . b[K][16] (packed). */
@@ -136,35 +154,39 @@ typedef struct {
   const float *x, *U, *bias;
   float *y;
   int64_t C8, H, W, K8, OH, OW, pt, pl, tb, K16, TH, TW, tiles;
+  int m, a, nxi;             /* output tile, input tile (m + 2), points (a * a) */
 } wshape_t;
 
 /* V rows of tile t (global tile g) for input channel block cb. */
 static void in_tile(const wshape_t *w, float *V, int64_t t, int64_t g, int64_t cb) {
   int64_t n = g / (w->TH * w->TW), ty = g / w->TW % w->TH, tx = g % w->TW;
-  int64_t h0 = ty * 4 - w->pt, w0 = tx * 4 - w->pl;
-  int inside = h0 >= 0 && w0 >= 0 && h0 + 6 <= w->H && w0 + 6 <= w->W;
+  const int a = w->a;
+  int64_t h0 = ty * w->m - w->pt, w0 = tx * w->m - w->pl;
+  int inside = h0 >= 0 && w0 >= 0 && h0 + a <= w->H && w0 + a <= w->W;
   const float *xc = w->x + (n * (w->C8 / 8) + cb) * w->H * w->W * 8;
   v8 d[6][6], r[6][6], col[6], tr[6];
-  for (int i = 0; i < 6; i++)
-    for (int j = 0; j < 6; j++) {
+  for (int i = 0; i < a; i++)
+    for (int j = 0; j < a; j++) {
       int64_t h = h0 + i, ww = w0 + j;
       d[i][j] = inside || (h >= 0 && h < w->H && ww >= 0 && ww < w->W) ? _mm256_loadu_ps(xc + (h * w->W + ww) * 8)
                                                                           : _mm256_setzero_ps();
     }
-  for (int j = 0; j < 6; j++) {
-    for (int i = 0; i < 6; i++) col[i] = d[i][j];
-    bt6(col, tr);
-    for (int i = 0; i < 6; i++) r[i][j] = tr[i];
+  for (int j = 0; j < a; j++) {
+    for (int i = 0; i < a; i++) col[i] = d[i][j];
+    if (a == 6) bt6(col, tr);
+    else bt4(col, tr);
+    for (int i = 0; i < a; i++) r[i][j] = tr[i];
   }
-  for (int i = 0; i < 6; i++) {
-    bt6(r[i], tr);
-    for (int j = 0; j < 6; j++) _mm256_store_ps(V + ((i * 6 + j) * w->tb + t) * w->C8 + cb * 8, tr[j]);
+  for (int i = 0; i < a; i++) {
+    if (a == 6) bt6(r[i], tr);
+    else bt4(r[i], tr);
+    for (int j = 0; j < a; j++) _mm256_store_ps(V + ((i * a + j) * w->tb + t) * w->C8 + cb * 8, tr[j]);
   }
 }
 
 /* Rows the kernel computes but nobody reads: zeros, not garbage. */
 static void in_zero(const wshape_t *w, float *V, int64_t t) {
-  for (int xi = 0; xi < XI; xi++) memset(V + (xi * w->tb + t) * w->C8, 0, (size_t)w->C8 * sizeof(float));
+  for (int xi = 0; xi < w->nxi; xi++) memset(V + (xi * w->tb + t) * w->C8, 0, (size_t)w->C8 * sizeof(float));
 }
 
 /* M[xi] columns of output block cb (16 channels), rows [0, nt6). */
@@ -177,20 +199,23 @@ static void gemm_xi(const wshape_t *w, const float *V, float *M, int xi, int64_t
 /* Output tile t (global g), channel block kb: A^T m A + bias, post-ops. */
 static void out_tile(const wshape_t *w, const mts__cop_t *c, const float *M, int64_t t, int64_t g, int64_t kb) {
   int64_t n = g / (w->TH * w->TW), ty = g / w->TW % w->TH, tx = g % w->TW;
-  int64_t oh0 = ty * 4, ow0 = tx * 4;
+  const int a = w->a, mo = w->m;
+  int64_t oh0 = ty * mo, ow0 = tx * mo;
   v8 m[6][6], q[4][6], col[6], o4[4];
-  for (int i = 0; i < 6; i++)
-    for (int j = 0; j < 6; j++) m[i][j] = _mm256_load_ps(M + ((i * 6 + j) * w->tb + t) * w->K16 + kb * 8);
-  for (int j = 0; j < 6; j++) {
-    for (int i = 0; i < 6; i++) col[i] = m[i][j];
-    at6(col, o4);
-    for (int i = 0; i < 4; i++) q[i][j] = o4[i];
+  for (int i = 0; i < a; i++)
+    for (int j = 0; j < a; j++) m[i][j] = _mm256_load_ps(M + ((i * a + j) * w->tb + t) * w->K16 + kb * 8);
+  for (int j = 0; j < a; j++) {
+    for (int i = 0; i < a; i++) col[i] = m[i][j];
+    if (a == 6) at6(col, o4);
+    else at4(col, o4);
+    for (int i = 0; i < mo; i++) q[i][j] = o4[i];
   }
   v8 bv = _mm256_load_ps(w->bias + kb * 8);
   float *yc = w->y + (n * (w->K8 / 8) + kb) * w->OH * w->OW * 8;
-  for (int i = 0; i < 4 && oh0 + i < w->OH; i++) {
-    at6(q[i], o4);
-    for (int j = 0; j < 4 && ow0 + j < w->OW; j++) {
+  for (int i = 0; i < mo && oh0 + i < w->OH; i++) {
+    if (a == 6) at6(q[i], o4);
+    else at4(q[i], o4);
+    for (int j = 0; j < mo && ow0 + j < w->OW; j++) {
       float *yp = yc + ((oh0 + i) * w->OW + ow0 + j) * 8;
       _mm256_storeu_ps(yp, post_ops(c, _mm256_add_ps(o4[j], bv), yp));
     }
@@ -213,15 +238,18 @@ static void c_wino(const mts__step_t *s, void *const *p) {
                 .K8 = c->dims[1][1], .OH = c->dims[1][2], .OW = c->dims[1][3],
                 .pt = c->dims[2][0], .pl = c->dims[2][1], .tb = c->dims[2][2], .K16 = c->dims[2][3]};
   float *scratch = p[3];
-  w.TH = (w.OH + 3) / 4;
-  w.TW = (w.OW + 3) / 4;
+  w.m = (int)c->dims[3][0];
+  w.a = w.m + 2;
+  w.nxi = w.a * w.a;
+  w.TH = (w.OH + w.m - 1) / w.m;
+  w.TW = (w.OW + w.m - 1) / w.m;
   w.tiles = c->dims[0][0] * w.TH * w.TW;
-  const int64_t tb = w.tb, n_chunks = (w.tiles + tb - 1) / tb, per_thread = XI * tb * (w.C8 + w.K16);
+  const int64_t tb = w.tb, n_chunks = (w.tiles + tb - 1) / tb, per_thread = w.nxi * tb * (w.C8 + w.K16);
   const int64_t ncb = w.C8 / 8, nkb = w.K8 / 8, nob = w.K16 / NR;
   if (n_chunks >= 2 * omp_get_max_threads()) {
 #pragma omp parallel
     {
-      float *V = scratch + (size_t)omp_get_thread_num() * (size_t)per_thread, *M = V + XI * tb * w.C8;
+      float *V = scratch + (size_t)omp_get_thread_num() * (size_t)per_thread, *M = V + w.nxi * tb * w.C8;
 #pragma omp for schedule(dynamic, 1)
       for (int64_t ch = 0; ch < n_chunks; ch++) {
         int64_t t0 = ch * tb, nt = w.tiles - t0 < tb ? w.tiles - t0 : tb, nt6 = (nt + MR - 1) / MR * MR;
@@ -230,7 +258,7 @@ static void c_wino(const mts__step_t *s, void *const *p) {
           else
             for (int64_t cb = 0; cb < ncb; cb++) in_tile(&w, V, t, t0 + t, cb);
         }
-        for (int xi = 0; xi < XI; xi++)
+        for (int xi = 0; xi < w.nxi; xi++)
           for (int64_t cb = 0; cb < nob; cb++) gemm_xi(&w, V, M, xi, cb, nt6);
         for (int64_t t = 0; t < nt; t++)
           for (int64_t kb = 0; kb < nkb; kb++) out_tile(&w, c, M, t, t0 + t, kb);
@@ -238,7 +266,7 @@ static void c_wino(const mts__step_t *s, void *const *p) {
     }
     return;
   }
-  float *V = scratch, *M = V + XI * tb * w.C8;
+  float *V = scratch, *M = V + w.nxi * tb * w.C8;
 #pragma omp parallel
   for (int64_t ch = 0; ch < n_chunks; ch++) {
     int64_t t0 = ch * tb, nt = w.tiles - t0 < tb ? w.tiles - t0 : tb, nt6 = (nt + MR - 1) / MR * MR;
@@ -249,26 +277,30 @@ static void c_wino(const mts__step_t *s, void *const *p) {
       else if (cb == 0) in_zero(&w, V, t);
     }
 #pragma omp for schedule(static)
-    for (int64_t i = 0; i < XI * nob; i++) gemm_xi(&w, V, M, (int)(i / nob), i % nob, nt6);
+    for (int64_t i = 0; i < w.nxi * nob; i++) gemm_xi(&w, V, M, (int)(i / nob), i % nob, nt6);
 #pragma omp for schedule(static)
     for (int64_t i = 0; i < nt * nkb; i++) out_tile(&w, c, M, i / nkb, t0 + i / nkb, i % nkb);
   }
 }
 #endif /* __AVX2__ */
 
-/* G g G^T of one 3x3 kernel (double precision: the weights are made once). */
-static void weight_transform(const float *g, double *u) {
-  static const double G[6][3] = {{1.0 / 4, 0, 0},
-                                 {-1.0 / 6, -1.0 / 6, -1.0 / 6},
-                                 {-1.0 / 6, 1.0 / 6, -1.0 / 6},
-                                 {1.0 / 24, 1.0 / 12, 1.0 / 6},
-                                 {1.0 / 24, -1.0 / 12, 1.0 / 6},
-                                 {0, 0, 1}};
+/* G g G^T of one 3x3 kernel for output tile m (4 or 2): u[(m + 2)^2]
+ * (double precision: the weights are made once). */
+static void weight_transform(const float *g, int m, double *u) {
+  static const double G6[6][3] = {{1.0 / 4, 0, 0},
+                                  {-1.0 / 6, -1.0 / 6, -1.0 / 6},
+                                  {-1.0 / 6, 1.0 / 6, -1.0 / 6},
+                                  {1.0 / 24, 1.0 / 12, 1.0 / 6},
+                                  {1.0 / 24, -1.0 / 12, 1.0 / 6},
+                                  {0, 0, 1}};
+  static const double G4[6][3] = {{1, 0, 0}, {0.5, 0.5, 0.5}, {0.5, -0.5, 0.5}, {0, 0, 1}};
+  const double(*G)[3] = m == 4 ? G6 : G4;
+  int a = m + 2;
   double t[6][3];
-  for (int i = 0; i < 6; i++)
+  for (int i = 0; i < a; i++)
     for (int j = 0; j < 3; j++) t[i][j] = G[i][0] * g[0 * 3 + j] + G[i][1] * g[1 * 3 + j] + G[i][2] * g[2 * 3 + j];
-  for (int i = 0; i < 6; i++)
-    for (int j = 0; j < 6; j++) u[i * 6 + j] = t[i][0] * G[j][0] + t[i][1] * G[j][1] + t[i][2] * G[j][2];
+  for (int i = 0; i < a; i++)
+    for (int j = 0; j < a; j++) u[i * a + j] = t[i][0] * G[j][0] + t[i][1] * G[j][1] + t[i][2] * G[j][2];
 }
 
 int mts__wino_eligible(const mts__cs_t *cs, const mts_node_t *n, const dnnl_memory_desc_t *src,
@@ -314,7 +346,7 @@ int mts__wino_preferred(const mts__cs_t *cs, const mts_node_t *n) {
 }
 
 int mts__wino_add(mts__cs_t *cs, const mts_node_t *n, const dnnl_memory_desc_t *src, int sk, int sid,
-                  const dnnl_memory_desc_t *dst, int yb) {
+                  const dnnl_memory_desc_t *dst, int yb, char *impl, size_t impl_n) {
 #ifndef __AVX2__
   (void)cs;
   (void)n;
@@ -323,6 +355,8 @@ int mts__wino_add(mts__cs_t *cs, const mts_node_t *n, const dnnl_memory_desc_t *
   (void)sid;
   (void)dst;
   (void)yb;
+  (void)impl;
+  (void)impl_n;
   return mts_seterr(MTS_EUNSUPPORTED, "Winograd convolution needs AVX2");
 #else
   const mts_graph_t *g = cs->g;
@@ -330,7 +364,14 @@ int mts__wino_add(mts__cs_t *cs, const mts_node_t *n, const dnnl_memory_desc_t *
   const float *wsrc = Wt->data, *bsrc = n->n_inputs > 2 && n->inputs[2] >= 0 ? g->tensors[n->inputs[2]].data : NULL;
   int64_t C = X->dims[1], K = Y->dims[1], C8 = src->padded_dims[1], K8 = dst->padded_dims[1];
   int64_t K16 = (K8 + NR - 1) / NR * NR;
-  int64_t OH = Y->dims[2], OW = Y->dims[3], tiles = X->dims[0] * ((OH + 3) / 4) * ((OW + 3) / 4);
+  int64_t OH = Y->dims[2], OW = Y->dims[3];
+  /* F(4x4, 3x3) does 4x fewer multiplications, F(2x2, 3x3) 2.25x, but its
+   * U has 16 points instead of 36: on small maps with many channels (7x7x512
+   * in ResNet-50: 4 tiles of 4x4 and a 38 MB U to stream) U's traffic
+   * decides, and F(2x2) is the faster one. */
+  int mt = OH * OW <= 64 ? 2 : 4, nxi = (mt + 2) * (mt + 2);
+  int64_t tiles = X->dims[0] * ((OH + mt - 1) / mt) * ((OW + mt - 1) / mt);
+  snprintf(impl, impl_n, "winograd_f%dx%d_avx2", mt, mt);
   int max_threads = 1;
   for (int i = 0; i < cs->m->n_cc; i++)
     if (cs->m->cc[i] > max_threads) max_threads = cs->m->cc[i];
@@ -343,7 +384,7 @@ int mts__wino_add(mts__cs_t *cs, const mts_node_t *n, const dnnl_memory_desc_t *
   if (tb > all) tb = all;
   if (tb < MR) tb = MR;
   /* U: [xi][K16 / 16][C8][16] */
-  size_t un = (size_t)XI * (size_t)C8 * (size_t)K16;
+  size_t un = (size_t)nxi * (size_t)C8 * (size_t)K16;
   float *u = NULL, *bias = NULL;
   if (posix_memalign((void **)&u, 64, un * sizeof(float)) || posix_memalign((void **)&bias, 64, (size_t)K16 * sizeof(float))) {
     free(u);
@@ -355,14 +396,14 @@ int mts__wino_add(mts__cs_t *cs, const mts_node_t *n, const dnnl_memory_desc_t *
     if (bsrc) bias[k] = bsrc[k];
     for (int64_t ci = 0; ci < C; ci++) {
       double t[XI];
-      weight_transform(wsrc + (k * C + ci) * 9, t);
-      for (int xi = 0; xi < XI; xi++)
+      weight_transform(wsrc + (k * C + ci) * 9, mt, t);
+      for (int xi = 0; xi < nxi; xi++)
         u[(((size_t)xi * (size_t)(K16 / NR) + (size_t)(k / NR)) * (size_t)C8 + (size_t)ci) * NR + (size_t)(k % NR)] =
             (float)t[xi];
     }
   }
   dnnl_memory_desc_t umd, bmd, smd;
-  dnnl_dims_t ud = {(dnnl_dim_t)un}, bd = {K16}, sd = {(dnnl_dim_t)max_threads * XI * tb * (C8 + K16)};
+  dnnl_dims_t ud = {(dnnl_dim_t)un}, bd = {K16}, sd = {(dnnl_dim_t)max_threads * nxi * tb * (C8 + K16)};
   dnnl_memory_desc_init_by_tag(&umd, 1, ud, dnnl_f32, dnnl_a);
   dnnl_memory_desc_init_by_tag(&bmd, 1, bd, dnnl_f32, dnnl_a);
   dnnl_memory_desc_init_by_tag(&smd, 1, sd, dnnl_f32, dnnl_a);
@@ -376,7 +417,7 @@ int mts__wino_add(mts__cs_t *cs, const mts_node_t *n, const dnnl_memory_desc_t *
   int sb = mts__new_buf(cs, &smd);
   mts__step_t *s = mts__add_step(cs, MTS__STEP_C);
   s->fn = c_wino;
-  snprintf(s->impl, sizeof s->impl, "winograd_f4x4_avx2");
+  snprintf(s->impl, sizeof s->impl, "%s", impl);
   mts__cop_t *c = &s->cop;
   c->op = n->op;
   c->attr = n->attr;
@@ -385,6 +426,8 @@ int mts__wino_add(mts__cs_t *cs, const mts_node_t *n, const dnnl_memory_desc_t *
   int64_t d0[4] = {X->dims[0], C8, X->dims[2], X->dims[3]}, d1[4] = {Y->dims[0], K8, OH, OW},
           d2[4] = {n->attr.pad[0], n->attr.pad[1], tb, K16};
   c->ndim[0] = c->ndim[1] = c->ndim[2] = 4;
+  c->ndim[3] = 1;
+  c->dims[3][0] = mt;
   memcpy(c->dims[0], d0, sizeof d0);
   memcpy(c->dims[1], d1, sizeof d1);
   memcpy(c->dims[2], d2, sizeof d2);

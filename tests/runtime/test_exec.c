@@ -194,8 +194,8 @@ static void test_conv(void **st) {
         1e-4f, 1e-4f);
 }
 
-/* 3x3 stride-1 convolutions on the blocked layout run Winograd F(4x4, 3x3)
- * (exec_wino.c): spatial sizes that are no multiple of the 4x4 tile, a
+/* 3x3 stride-1 convolutions on the blocked layout run Winograd F(4x4, 3x3),
+ * or F(2x2, 3x3) on maps of at most 64 outputs (exec_wino.c): spatial sizes that are no multiple of the 4x4 tile, a
  * batch, channel counts that are no multiple of 8 or 16, pads 0..2, with
  * and without bias, fused sum and ReLU; tiles per chunk from one chunk to
  * many (1 and 2 cores). */
@@ -204,7 +204,7 @@ static void test_conv_winograd(void **st) {
   static const int cases[][7] = {/* N, C, K, H, W, pad begin, pad end */
                                  {1, 16, 16, 8, 8, 1, 1},   {2, 24, 40, 13, 11, 1, 1}, {1, 64, 64, 30, 29, 1, 1},
                                  {1, 8, 32, 7, 9, 0, 0},    {1, 32, 8, 6, 6, 2, 2},    {1, 12, 20, 10, 10, 1, 2},
-                                 {1, 128, 96, 14, 14, 1, 1}};
+                                 {1, 128, 96, 14, 14, 1, 1}, {1, 64, 72, 7, 7, 1, 1}};
   for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
     const int *c = cases[i];
     start();
