@@ -1,11 +1,15 @@
 /* bench_peak.c — the attainable f32 throughput of this machine through the
  * executor: one large 3x3 convolution (the densest layer kind, 1x256x56x56
- * -> 256 channels, 1.85 GFLOP) and one large matrix product (BERT's FFN,
+ * -> 256 channels, 3.7 GFLOP) and one large matrix product (BERT's FFN,
  * 128x768 by 768x3072), each timed alone at 1 and 2 threads.  The 3x3
- * figure is the "peak" model efficiencies are quoted against.
+ * figure with oneDNN's direct convolution is the "peak" model efficiencies
+ * are quoted against; the same layer through mtserve's Winograd
+ * convolution (exec_wino.c, the default) is printed too, its GFLOP/s
+ * counted as the direct convolution's FLOPs over its time.
  * Usage: bench_peak [ITERS]   (default 20) */
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include "models/builder.h"
 #include "runtime/affinity.h"
@@ -38,11 +42,14 @@ int main(int argc, char **argv) {
   int cores[2] = {0, 1}, rc = 0;
   if (mts_bind_omp_team(cores, 2)) fprintf(stderr, "bench_peak: not pinned: %s\n", mts_errmsg());
   double *t = calloc((size_t)iters, sizeof *t);
-  for (int which = 0; which < 2 && !rc; which++) {
+  static const char *const label[3] = {"direct", "winograd", ""};
+  for (int run = 0; run < 3 && !rc; run++) {
+    int which = run == 2;
     mts_graph_t *g = NULL;
     mts_model_t *m = NULL;
     mts_ctx_t *c = NULL;
     mts_compile_opts_t o = {.n_core_counts = 2, .core_counts = {1, 2}};
+    setenv("MTS_WINOGRAD", run == 0 ? "0" : "1", 1); /* read at compile time */
     if ((rc = build(which, &g)) || (rc = mts_model_compile(g, &o, &m)) ||
         (rc = mts_ctx_create(m, &c)))
       goto next;
@@ -58,8 +65,10 @@ int main(int argc, char **argv) {
         t[i] = (double)(mts_now_ns() - s) / 1e6;
       }
       qsort(t, (size_t)iters, sizeof *t, cmp_d);
-      printf("%-20s %.3f GFLOP, %d thread(s): median %.2f ms = %.1f GFLOP/s, best %.2f ms = "
-             "%.1f GFLOP/s\n", mts_model_name(m), flops / 1e9, k, t[iters / 2],
+      char name[64];
+      snprintf(name, sizeof name, "%s%s%s", mts_model_name(m), label[run][0] ? " " : "", label[run]);
+      printf("%-30s %.3f GFLOP, %d thread(s): median %.2f ms = %.1f GFLOP/s, best %.2f ms = "
+             "%.1f GFLOP/s\n", name, flops / 1e9, k, t[iters / 2],
              flops / 1e6 / t[iters / 2], t[0], flops / 1e6 / t[0]);
     }
   next:
