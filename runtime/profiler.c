@@ -476,7 +476,9 @@ int mts_profile_model(const mts_model_t *m, const int *cores, int n_cores, const
   p->others_cpu = -1;
   if (busy0 >= 0 && busy1 >= 0 && wall_s > 0) {
     double others = (busy1 - busy0) - (self_cpu_s() - self0);
-    p->others_cpu = others > 0 ? others / (wall_s * n_cores) : 0;
+    /* Below MTS_PROF_MIN_OTHERS_S in all it is a blip (another rank
+     * starting up beside a profile of a few tens of ms), not a co-runner. */
+    p->others_cpu = others > MTS_PROF_MIN_OTHERS_S ? others / (wall_s * n_cores) : 0;
     if (p->others_cpu > MTS_PROF_MAX_OTHERS) {
       char s[200];
       snprintf(s, sizeof s, "other processes took %.0f%% of the measured cores: timings disturbed, not cached",

@@ -60,6 +60,8 @@
  * taken on a busy machine would otherwise stay and mislead every later run
  * (it once put MobileNetV2 at 8.7 ms on 2 cores; measured quietly, 4.6 ms). */
 #define MTS_PROF_MAX_OTHERS 0.10
+/* ... and took at least this many CPU seconds in all. */
+#define MTS_PROF_MIN_OTHERS_S 0.02
 
 typedef struct {
   char *name;

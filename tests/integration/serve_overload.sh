@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Overload: arrivals at several times the machine's capacity (two
-# SqueezeNet tenants at 360 qps each, one of them bursty, against ~10 ms
-# solo on 2 cores), policy mts with a bounded queue of 2 per tenant.
+# SqueezeNet tenants at 1000 qps each, one of them bursty, against 4-10 ms
+# solo on 2 cores: 4-10x), policy mts with a bounded queue of 2 per tenant.
 # Nothing crashes, the books balance with reasons, the queues reject work
 # (queue_full) instead of growing, memory stays bounded, and the queries
 # that were admitted and completed mostly meet their target.

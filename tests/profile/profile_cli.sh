@@ -25,7 +25,9 @@ assert len(d["layers"]) == 8, len(d["layers"])
 for l in d["layers"]:
     assert len(l["versions"]) >= 1 and len(l["useful"]) == 1 and l["useful"][0] > 0
     for v in l["versions"]:
-        assert len(v["solo_us"]) == 1 and v["solo_us"][0] > 0 and v["bytes_estimate"] > 0
+        # (a reshape of a tensor already in the wanted layout has no step)
+        assert len(v["solo_us"]) == 1 and v["solo_us"][0] > 0
+        assert v["bytes_estimate"] > 0 or l["op"] == "Reshape", l
 PY
 ls "$MTS_CACHE"/tiny-*-c1-*.pb >/dev/null 2>&1 || fail "no cache file"
 

@@ -387,7 +387,8 @@ static void test_real_tiny(void **state) {
     assert_int_equal(L->n_ver, mts_model_n_versions(m, l, 1));
     multi_ver += L->n_ver > 1;
     for (int v = 0; v < L->n_ver; v++) {
-      assert_true(L->bytes[v] > 0);
+      /* (a reshape of a tensor already in the wanted layout has no step) */
+      assert_true(L->bytes[v] > 0 || mts_model_layer_op(m, l) == MTS_OP_RESHAPE);
       for (int c = 0; c < n_cc; c++) assert_true(L->solo_us[v * n_cc + c] > 0);
     }
     for (int c = 0; c < n_cc; c++) {
@@ -454,7 +455,7 @@ static void test_disturbed_not_cached(void **state) {
       }
     }
   }
-  mts_prof_opts_t o = {.iters = 40, .co_iters = 3, .n_levels = -1};
+  mts_prof_opts_t o = {.iters = 400, .co_iters = 3, .n_levels = -1}; /* long enough to see the spinners */
   int rc = mts_profile_model(m, home, n, cc, 1, &o, NULL, NULL, &p);
   for (int i = 0; i < n; i++) {
     kill(kids[i], SIGKILL);

@@ -6,7 +6,8 @@
  * are quoted against; the same layer through mtserve's Winograd
  * convolution (exec_wino.c, the default) is printed too, its GFLOP/s
  * counted as the direct convolution's FLOPs over its time.
- * Usage: bench_peak [ITERS]   (default 20) */
+ * Usage: bench_peak [ITERS [C K HW]]   (default 20; C K HW: time a 3x3
+ * convolution C -> K channels on HW x HW instead of the default one) */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -21,14 +22,18 @@ static int cmp_d(const void *a, const void *b) {
   return x < y ? -1 : x > y;
 }
 
+static int conv_c = 256, conv_k = 256, conv_hw = 56;
+
 static int build(int which, mts_graph_t **g) {
   mb_t b;
-  int rc = mb_init(&b, which ? "gemm_128x768x3072" : "conv3x3_256x56x56", 0x9e41);
+  char name[64];
+  snprintf(name, sizeof name, "conv3x3_%d_%dx%dx%d", conv_k, conv_c, conv_hw, conv_hw);
+  int rc = mb_init(&b, which ? "gemm_128x768x3072" : name, 0x9e41);
   if (rc) return rc;
   int y;
   if (which == 0) {
-    int64_t d[4] = {1, 256, 56, 56};
-    y = mb_conv(&b, "conv", mb_input(&b, "x", 4, d), 256, 3, 1, 1, 1, 1);
+    int64_t d[4] = {1, conv_c, conv_hw, conv_hw};
+    y = mb_conv(&b, "conv", mb_input(&b, "x", 4, d), conv_k, 3, 1, 1, 1, 1);
   } else {
     int64_t d[2] = {128, 768};
     y = mb_fc(&b, "fc", mb_input(&b, "x", 2, d), 3072);
@@ -39,11 +44,21 @@ static int build(int which, mts_graph_t **g) {
 int main(int argc, char **argv) {
   int iters = argc > 1 ? atoi(argv[1]) : 20;
   if (iters < 1) iters = 20;
+  int conv_only = argc > 4;
+  if (conv_only) {
+    conv_c = atoi(argv[2]);
+    conv_k = atoi(argv[3]);
+    conv_hw = atoi(argv[4]);
+    if (conv_c < 1 || conv_k < 1 || conv_hw < 1) {
+      fprintf(stderr, "usage: bench_peak [ITERS [C K HW]]\n");
+      return 2;
+    }
+  }
   int cores[2] = {0, 1}, rc = 0;
   if (mts_bind_omp_team(cores, 2)) fprintf(stderr, "bench_peak: not pinned: %s\n", mts_errmsg());
   double *t = calloc((size_t)iters, sizeof *t);
   static const char *const label[3] = {"direct", "winograd", ""};
-  for (int run = 0; run < 3 && !rc; run++) {
+  for (int run = 0; run < (conv_only ? 2 : 3) && !rc; run++) {
     int which = run == 2;
     mts_graph_t *g = NULL;
     mts_model_t *m = NULL;
