@@ -20,7 +20,8 @@
 static void usage(FILE *f) {
   fprintf(f,
           "usage: mtserve profile --model NAME|FILE.onnx [--cores LIST] [--iters N] [--co-iters N]\n"
-          "                       [--levels N] [--budget S] [--no-cache] [--json OUT] [--quiet]\n"
+          "                       [--levels N] [--budget S] [--home llc|node] [--no-cache]\n"
+          "                       [--json OUT] [--quiet]\n"
           "\n"
           "Profiles a model per layer: solo latency for each core count and each version\n"
           "(oneDNN implementation / layout), slowdown under a synthetic co-runner on the\n"
@@ -28,7 +29,8 @@ static void usage(FILE *f) {
           "half memory-bandwidth load, bw = full), and each version's memory traffic.\n"
           "Results are cached in $MTS_CACHE (default ~/.cache/mtserve/profiles/).\n"
           "  --model M      zoo name or ONNX file\n"
-          "  --cores LIST   core counts, e.g. 1,2 (default: 1..cores of the first LLC domain)\n"
+          "  --cores LIST   core counts, e.g. 1,2 (default: 1..cores of the home)\n"
+          "  --home H       llc: the first last-level-cache domain (default); node: the node\n"
           "  --iters N      solo runs per core count and version (default 5)\n"
           "  --co-iters N   runs per co-runner level (default 3)\n"
           "  --levels N     co-runner levels 0..3 (default 3)\n"
@@ -225,17 +227,21 @@ int mts_cli_profile(int argc, char **argv) {
       {"levels", required_argument, NULL, 'l'},   {"no-cache", no_argument, NULL, 'x'},
       {"json", required_argument, NULL, 'j'},     {"quiet", no_argument, NULL, 'q'},
       {"budget", required_argument, NULL, 'b'},   {"help", no_argument, NULL, 'h'},
-      {NULL, 0, NULL, 0}};
+      {"home", required_argument, NULL, 'H'},     {NULL, 0, NULL, 0}};
   const char *model = NULL, *json_out = NULL;
-  int cc[MTS_PROF_MAX_CC], n_cc = 0, c, rc, exit_code = 1, no_cache = 0, quiet = 0;
+  int cc[MTS_PROF_MAX_CC], n_cc = 0, c, rc, exit_code = 1, no_cache = 0, quiet = 0, home_node = 0;
   mts_prof_opts_t po = {.budget_s = 45};
   mts_graph_t *g = NULL;
   mts_model_t *m = NULL;
   mts_prof_t *p = NULL;
   mts_topology_t *topo = mts_xcalloc(1, sizeof *topo);
   optind = 1;
-  while ((c = getopt_long(argc, argv, "m:c:n:k:l:b:xj:qh", opts, NULL)) != -1) {
+  while ((c = getopt_long(argc, argv, "m:c:n:k:l:b:xj:qhH:", opts, NULL)) != -1) {
     switch (c) {
+    case 'H':
+      if (strcmp(optarg, "llc") && strcmp(optarg, "node")) goto bad;
+      home_node = !strcmp(optarg, "node");
+      break;
     case 'm': model = optarg; break;
     case 'c':
       if ((n_cc = parse_list(optarg, cc, MTS_PROF_MAX_CC)) <= 0) goto bad;
@@ -279,15 +285,17 @@ int mts_cli_profile(int argc, char **argv) {
     fprintf(stderr, "mtserve profile: %s\n", mts_errmsg());
     goto out;
   }
-  /* the home: the cores of the first LLC domain (hwloc keeps them contiguous) */
+  /* the home: the cores of the first LLC domain (hwloc keeps them
+   * contiguous), or with --home node those of the node (as serve's) */
   int home[MTS_MAX_CORES], n_home = 0;
   for (int i = 0; i < topo->n_cores; i++)
-    if (topo->llc_of[i] == topo->llc_of[0]) home[n_home++] = topo->cores[i];
+    if (home_node || topo->llc_of[i] == topo->llc_of[0]) home[n_home++] = topo->cores[i];
   if (n_cc == 0)
     for (int i = 1; i <= n_home && n_cc < MTS_PROF_MAX_CC; i++) cc[n_cc++] = i;
   for (int i = 0; i < n_cc; i++)
     if (cc[i] > n_home) {
-      fprintf(stderr, "mtserve profile: --cores: %d exceeds the %d cores of one cache domain\n", cc[i], n_home);
+      fprintf(stderr, "mtserve profile: --cores: %d exceeds the %d cores of %s\n", cc[i], n_home,
+              home_node ? "the node" : "one cache domain (--home node: the node's)");
       exit_code = 2;
       goto out;
     }

@@ -309,8 +309,8 @@ int mts__build_conv(mts__cs_t *cs, const mts_node_t *n) {
   L->s1[0] = cs->m->n_steps;
   /* Winograd first (alternatives stop when the version slots are full),
    * then made the default once every version has copied version 0. */
-  int wv = -1;
-  if (mts__wino_eligible(cs, n, &cd.src_desc, &cd.dst_desc)) {
+  int wv = -1; /* (without all_versions: only where it is to be the default) */
+  if (mts__wino_eligible(cs, n, &cd.src_desc, &cd.dst_desc) && (cs->all_versions || mts__wino_preferred(cs, n))) {
     int from = cs->m->n_steps;
     char wimpl[48] = "winograd";
     rc = copy_pre_steps(cs);

@@ -479,9 +479,10 @@ int mts__wino_add(mts__cs_t *cs, const mts_node_t *n, const dnnl_memory_desc_t *
   if (tb < MR) tb = MR;
   /* U: [xi][KP / VL][CP][VL] */
   size_t un = (size_t)nxi * (size_t)CP * (size_t)KP;
-  float *u = NULL, *bias = NULL;
-  if (posix_memalign((void **)&u, 64, un * sizeof(float)) || posix_memalign((void **)&bias, 64, (size_t)KP * sizeof(float))) {
+  float *u = mts__aligned(un * sizeof(float)), *bias = mts__aligned((size_t)KP * sizeof(float));
+  if (!u || !bias) {
     free(u);
+    free(bias);
     return mts_seterr(MTS_ENOMEM, "layer '%s': Winograd weights (%zu floats)", n->name, un);
   }
   memset(u, 0, un * sizeof(float));

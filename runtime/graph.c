@@ -599,6 +599,24 @@ static uint64_t fnv(uint64_t h, const void *p, size_t n) {
   }
   return h;
 }
+/* Bulk tensor data: four independent lanes of 8-byte words, folded into
+ * h at the end (the byte-wise chain above runs at ~1 GB/s: a fifth of
+ * ResNet-50's load time went into hashing its weights). */
+static uint64_t hash_bulk(uint64_t h, const void *p, size_t n) {
+  const unsigned char *b = p;
+  uint64_t l[4] = {h, h ^ 0x9e3779b97f4a7c15ull, h ^ 0xc2b2ae3d27d4eb4full, h ^ 0x165667b19e3779f9ull};
+  size_t i = 0;
+  for (; i + 32 <= n; i += 32)
+    for (int k = 0; k < 4; k++) {
+      uint64_t w;
+      memcpy(&w, b + i + 8 * (size_t)k, sizeof w);
+      l[k] = (l[k] ^ w) * 1099511628211ull;
+      l[k] ^= l[k] >> 29;
+    }
+  h = fnv(h, l, sizeof l);
+  return fnv(h, b + i, n - i);
+}
+
 #define FNV_VAL(h, v)             \
   do {                            \
     int64_t tmp_ = (int64_t)(v);  \
@@ -619,7 +637,7 @@ uint64_t mts_graph_hash(const mts_graph_t *g) {
     FNV_VAL(h, t->ndim);
     for (int k = 0; k < t->ndim; k++) FNV_VAL(h, t->dims[k]);
     FNV_VAL(h, t->data != NULL);
-    if (t->data) h = fnv(h, t->data, (size_t)mts_tensor_numel(t) * mts_dtype_size(t->dtype));
+    if (t->data) h = hash_bulk(h, t->data, (size_t)mts_tensor_numel(t) * mts_dtype_size(t->dtype));
   }
   FNV_VAL(h, g->n_nodes);
   for (int i = 0; i < g->n_nodes; i++) {

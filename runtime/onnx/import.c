@@ -10,6 +10,10 @@
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
+#include <fcntl.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include "runtime/onnx/onnx.h"
 #include "runtime/onnx/onnx_int.h"
@@ -566,6 +570,22 @@ int mts_onnx_load(const char *path, mts_graph_t **out) {
   size_t len = 0;
   if (out) *out = NULL;
   if (!path || !out) return mts_seterr(MTS_EINVAL, "mts_onnx_load: bad arguments");
+  /* A regular file is mapped, its pages read in at once (MAP_POPULATE):
+   * reading it into a heap buffer copied ResNet-50's 100 MB once more and
+   * faulted in every page of the copy one by one. */
+  int fd = open(path, O_RDONLY | O_CLOEXEC);
+  struct stat st;
+  if (fd >= 0 && fstat(fd, &st) == 0 && S_ISREG(st.st_mode) && st.st_size > 0) {
+    void *map = mmap(NULL, (size_t)st.st_size, PROT_READ, MAP_PRIVATE | MAP_POPULATE, fd, 0);
+    close(fd);
+    if (map != MAP_FAILED) {
+      int rc = mts_onnx_load_buffer(map, (size_t)st.st_size, path, out);
+      munmap(map, (size_t)st.st_size);
+      return rc;
+    }
+  } else if (fd >= 0) {
+    close(fd);
+  }
   int rc = mts__read_file(path, &buf, &len);
   if (rc) return rc;
   rc = mts_onnx_load_buffer(buf, len, path, out);

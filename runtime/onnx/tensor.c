@@ -227,6 +227,10 @@ int mts__tensor_decode(const Onnx__TensorProto *tp, const char *file,
   }
   fo = res;
   io = res;
+  if (raw && type == DT_FLOAT && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__) {
+    memcpy(fo, raw, (size_t)n * sizeof(float)); /* (element by element: 0.1 s of ResNet-50's load) */
+    goto out;
+  }
   if (raw) {
     for (int64_t i = 0; i < n; i++) {
       double d;

@@ -108,7 +108,7 @@ static void check_n(int n_out, const int *outs, float lo, float hi, float atol, 
   }
   assert_int_equal(ref_eval(G, (const float *const *)in, ref), 0);
   mts_model_t *m = NULL;
-  mts_compile_opts_t opts = {.n_core_counts = 2, .core_counts = {1, 2}};
+  mts_compile_opts_t opts = {.n_core_counts = 2, .core_counts = {1, 2}, .all_versions = want_wino >= 0};
   int rc = mts_model_compile(G, &opts, &m);
   if (rc) fail_msg("compile: %s", mts_errmsg());
   if (want_layers > 0) {
