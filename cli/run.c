@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "cli/cli.h"
@@ -19,17 +20,19 @@
 
 static void usage(FILE *f) {
   fprintf(f,
-          "usage: mtserve run --model NAME|FILE.onnx [--threads K] [--iters N] [--warmup N]\n"
-          "                   [--input IN.pb] [--output OUT.pb]\n"
+          "usage: mtserve run --model NAME|FILE.onnx [--threads K] [--first-core C] [--iters N]\n"
+          "                   [--warmup N] [--gap-ms G] [--input IN.pb] [--output OUT.pb]\n"
           "\n"
           "Runs one model outside MPI and reports its latency.\n"
           "  --model M    zoo name or ONNX file; zoo:");
   for (const char *const *n = mts_zoo_names(); *n; n++) fprintf(f, " %s", *n);
   fprintf(f,
           "\n"
-          "  --threads K  cores to use, bound to cores 0..K-1 (default 1)\n"
+          "  --threads K  cores to use, bound to cores C..C+K-1 (default 1)\n"
+          "  --first-core C  the first of them (default 0)\n"
           "  --iters N    timed runs (default 20)\n"
           "  --warmup N   untimed runs first (default 3)\n"
+          "  --gap-ms G   sleep G ms before each timed run (as a server between queries)\n"
           "  --input F    input TensorProto (default: a deterministic pattern)\n"
           "  --output F   write the output of the last run as a TensorProto\n");
 }
@@ -52,12 +55,19 @@ int mts_cli_run(int argc, char **argv) {
       {"model", required_argument, NULL, 'm'},  {"threads", required_argument, NULL, 't'},
       {"iters", required_argument, NULL, 'n'},  {"warmup", required_argument, NULL, 'w'},
       {"input", required_argument, NULL, 'i'},  {"output", required_argument, NULL, 'o'},
-      {"help", no_argument, NULL, 'h'},         {NULL, 0, NULL, 0}};
+      {"help", no_argument, NULL, 'h'},         {"first-core", required_argument, NULL, 'c'},
+      {"gap-ms", required_argument, NULL, 'g'}, {NULL, 0, NULL, 0}};
   const char *model = NULL, *inpath = NULL, *outpath = NULL;
-  int threads = 1, iters = 20, warmup = 3, c, rc = 0, exit_code = 1;
+  int threads = 1, iters = 20, warmup = 3, c, rc = 0, exit_code = 1, first_core = 0, gap_ms = 0;
   optind = 1;
-  while ((c = getopt_long(argc, argv, "m:t:n:w:i:o:h", opts, NULL)) != -1) {
+  while ((c = getopt_long(argc, argv, "m:t:n:w:i:o:hc:g:", opts, NULL)) != -1) {
     switch (c) {
+    case 'g':
+      if (parse_int(optarg, 0, &gap_ms)) goto bad;
+      break;
+    case 'c':
+      if (parse_int(optarg, 0, &first_core)) goto bad;
+      break;
     case 'm': model = optarg; break;
     case 't':
       if (parse_int(optarg, 1, &threads)) goto bad;
@@ -121,13 +131,14 @@ int mts_cli_run(int argc, char **argv) {
   if ((rc = mts_ctx_set_input(ctx, 0, in, n))) goto out;
 
   long ncpu = sysconf(_SC_NPROCESSORS_ONLN);
-  if (threads <= ncpu) {
+  if (first_core + threads <= ncpu) {
     int cores[MTS_MAX_CORES];
-    for (int i = 0; i < threads && i < MTS_MAX_CORES; i++) cores[i] = i;
+    for (int i = 0; i < threads && i < MTS_MAX_CORES; i++) cores[i] = first_core + i;
     if (mts_bind_omp_team(cores, threads))
       fprintf(stderr, "mtserve run: warning: not pinned (%s)\n", mts_errmsg());
   } else {
-    fprintf(stderr, "mtserve run: warning: %d threads on %ld CPUs, not pinned\n", threads, ncpu);
+    fprintf(stderr, "mtserve run: warning: cores %d..%d on %ld CPUs, not pinned\n", first_core,
+            first_core + threads - 1, ncpu);
   }
   int nl = mts_model_n_layers(m);
   double flops = 0;
@@ -136,6 +147,10 @@ int mts_cli_run(int argc, char **argv) {
     if ((rc = mts_model_run(m, ctx, 0, nl, threads, 0, NULL))) goto out;
   t = malloc((size_t)iters * sizeof *t);
   for (int i = 0; i < iters; i++) {
+    if (gap_ms) {
+      struct timespec ts = {gap_ms / 1000, (long)(gap_ms % 1000) * 1000000L};
+      nanosleep(&ts, NULL);
+    }
     int64_t s = mts_now_ns();
     if ((rc = mts_model_run(m, ctx, 0, nl, threads, 0, NULL))) goto out;
     t[i] = (double)(mts_now_ns() - s) / 1e6;
@@ -146,6 +161,7 @@ int mts_cli_run(int argc, char **argv) {
          flops / 1e9, load_ms);
   printf("threads %d, iters %d: median %.3f ms, min %.3f ms, %.1f GFLOP/s\n", threads, iters, med,
          t[0], flops / 1e6 / med);
+  if (gap_ms) printf("after %d ms idle each: p90 %.3f ms, max %.3f ms\n", gap_ms, t[iters * 9 / 10], t[iters - 1]);
 
   if (outpath) {
     int ond;

@@ -201,9 +201,7 @@ int mts__make_attr(mts__cs_t *cs, const mts_node_t *n, dnnl_primitive_attr_t *at
 /* Allocates (or, for an in-place sum, shares) the node's output buffer; with
  * a sum post-op, the summed tensor is in the destination afterwards. */
 int mts__bind_output(mts__cs_t *cs, const mts_node_t *n, const dnnl_memory_desc_t *dmd);
-/* 64-byte aligned memory (free() it); blocks of MTS__HUGE_MIN bytes and
- * more are 2 MiB aligned and advised onto transparent huge pages. */
-#define MTS__HUGE_MIN ((size_t)4 << 20)
+/* 64-byte aligned memory (free() it), NULL when out of memory. */
 void *mts__aligned(size_t n);
 /* exec_conv.c */
 int mts__build_conv(mts__cs_t *cs, const mts_node_t *n);

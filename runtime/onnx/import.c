@@ -318,7 +318,7 @@ static int is_initializer(const Onnx__GraphProto *gp, const char *name) {
 
 static int add_initializers(mts__imp_t *im, const Onnx__GraphProto *gp) {
   for (size_t i = 0; i < gp->n_initializer; i++) {
-    const Onnx__TensorProto *tp = gp->initializer[i];
+    Onnx__TensorProto *tp = gp->initializer[i]; /* (ours: unpacked by mts_onnx_load_buffer) */
     mts_dtype_t dt;
     int ndim;
     int64_t dims[MTS_MAX_DIMS];
@@ -328,7 +328,7 @@ static int add_initializers(mts__imp_t *im, const Onnx__GraphProto *gp) {
     if (mts_graph_find_tensor(im->g, tp->name) >= 0)
       return mts__imp_err(im, MTS_EPARSE, "initializer '%s' is defined twice",
                           tp->name);
-    int rc = mts__tensor_decode(tp, im->file, im->dir, &dt, &ndim, dims, &data);
+    int rc = mts__tensor_take(tp, im->file, im->dir, &dt, &ndim, dims, &data);
     if (rc) return rc;
     int t = mts_graph_add_const(im->g, tp->name, dt, ndim, dims, data);
     if (t < 0) return mts__imp_err(im, t, "cannot add '%s'", tp->name);

@@ -110,6 +110,11 @@ int mts__tensor_decode(const Onnx__TensorProto *tp, const char *file,
                        const char *dir, mts_dtype_t *dt, int *ndim,
                        int64_t *dims, void **data);
 
+/* The same, for a message this importer owns: a float raw_data payload is
+ * taken over (tp no longer holds it) instead of copied. */
+int mts__tensor_take(Onnx__TensorProto *tp, const char *file, const char *dir,
+                     mts_dtype_t *dt, int *ndim, int64_t *dims, void **data);
+
 /* Reads a whole file (malloc'd buffer). */
 int mts__read_file(const char *path, uint8_t **buf, size_t *len);
 

@@ -154,9 +154,22 @@ out:
   return rc;
 }
 
+static int decode(const Onnx__TensorProto *tp, Onnx__TensorProto *take, const char *file,
+                  const char *dir, mts_dtype_t *dt, int *ndim, int64_t *dims, void **data);
+
 int mts__tensor_decode(const Onnx__TensorProto *tp, const char *file,
                        const char *dir, mts_dtype_t *dt, int *ndim,
                        int64_t *dims, void **data) {
+  return decode(tp, NULL, file, dir, dt, ndim, dims, data);
+}
+
+int mts__tensor_take(Onnx__TensorProto *tp, const char *file, const char *dir,
+                     mts_dtype_t *dt, int *ndim, int64_t *dims, void **data) {
+  return decode(tp, tp, file, dir, dt, ndim, dims, data);
+}
+
+static int decode(const Onnx__TensorProto *tp, Onnx__TensorProto *take, const char *file,
+                  const char *dir, mts_dtype_t *dt, int *ndim, int64_t *dims, void **data) {
   const char *tname = tp->name ? tp->name : "";
   int type = tp->has_data_type ? tp->data_type : 0;
   uint8_t *ext = NULL;
@@ -217,6 +230,16 @@ int mts__tensor_decode(const Onnx__TensorProto *tp, const char *file,
     rc = mts_seterr(MTS_EPARSE, "%s: tensor '%s': raw_data has %zu bytes, "
                     "shape needs %lld", file, tname, rawlen,
                     (long long)((size_t)n * es));
+    goto out;
+  }
+  if (take && raw && raw == take->raw_data.data && n > 0 && type == DT_FLOAT &&
+      __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__) {
+    /* the payload protobuf-c allocated becomes the tensor's data: no copy
+     * of ResNet-50's 100 MB (malloc'd: the graph frees it with free()) */
+    res = take->raw_data.data;
+    take->raw_data.data = NULL;
+    take->raw_data.len = 0;
+    take->has_raw_data = 0;
     goto out;
   }
   res = malloc((size_t)(n ? n : 1) * (isf ? sizeof(float) : sizeof(int64_t)));
