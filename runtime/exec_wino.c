@@ -3,9 +3,9 @@
  * pick: the channel-blocked one (aBcd8b on AVX2, aBcd16b on AVX-512) and
  * nhwc (acdb: oneDNN 2.6's brgemm convolutions on AVX-512).
  *
- * Why: oneDNN 2.6 has no Winograd on AVX2, and on AVX-512 only for
- * training-shaped problems; its direct 3x3 convolutions run near the FMA
- * peak, as do ONNX Runtime's, and the 3x3 layers are ~40% of ResNet-50's
+ * Why: oneDNN 2.6 has no Winograd on AVX2 and picks none by itself on
+ * AVX-512; its direct 3x3 convolutions run near the FMA peak, as do ONNX
+ * Runtime's, and the 3x3 layers are ~40% of ResNet-50's
  * time, ~60% of GoogLeNet's and nearly all of VGG-16's.  F(4x4, 3x3)
  * computes a 4x4 output tile from a 6x6 input tile with 36 multiplications
  * per channel pair instead of 144 (F(2x2, 3x3): 16 instead of 36): the
@@ -281,6 +281,18 @@ static void out_tile(const wshape_t *w, const mts__cop_t *c, const float *M, int
   }
 }
 
+/* Where a tensor of C channels (CP padded) on hw pixels keeps them in
+ * layout WL_*: channels present, and the strides of a pixel, a channel
+ * block and an image. */
+static void strides_of(int layout, int64_t C, int64_t CP, int64_t hw, int64_t *present, int64_t *ps, int64_t *cb,
+                       int64_t *img) {
+  int nhwc = layout == WL_NHWC;
+  *present = nhwc ? C : CP;
+  *ps = nhwc ? C : VL;
+  *cb = nhwc ? VL : hw * VL;
+  *img = (nhwc ? C : CP) * hw;
+}
+
 /* Two ways to share the work among the team:
  * - many chunks: each thread takes whole chunks (its own V and M, which
  *   stay in its L2);
@@ -304,20 +316,8 @@ static void c_wino(const mts__step_t *s, void *const *p) {
   w.TH = (w.OH + w.m - 1) / w.m;
   w.TW = (w.OW + w.m - 1) / w.m;
   w.tiles = c->dims[0][0] * w.TH * w.TW;
-  if (c->dims[3][0] == WL_NHWC) {
-    w.xc = w.C;
-    w.xps = w.C, w.xcb = VL, w.xn = w.H * w.W * w.C;
-  } else {
-    w.xc = w.CP;
-    w.xps = VL, w.xcb = w.H * w.W * VL, w.xn = w.CP * w.H * w.W;
-  }
-  if (c->dims[3][1] == WL_NHWC) {
-    w.yc = w.K;
-    w.yps = w.K, w.ycb = VL, w.yn = w.OH * w.OW * w.K;
-  } else {
-    w.yc = w.KP;
-    w.yps = VL, w.ycb = w.OH * w.OW * VL, w.yn = w.KP * w.OH * w.OW;
-  }
+  strides_of((int)c->dims[3][0], w.C, w.CP, w.H * w.W, &w.xc, &w.xps, &w.xcb, &w.xn);
+  strides_of((int)c->dims[3][1], w.K, w.KP, w.OH * w.OW, &w.yc, &w.yps, &w.ycb, &w.yn);
   const int nthr = omp_get_max_threads();
   const int64_t per_thread = w.nxi * w.tb * (w.CP + w.KP); /* scratch slices: the planned chunk size */
   if (nthr > 1 && (w.tiles + w.tb - 1) / w.tb >= 2 * nthr) {
