@@ -21,6 +21,7 @@ typedef struct {
   int n;                    /* running blocks */
   size_t q[MAXR];
   int64_t end[MAXR];
+  int64_t start[MAXR];
   double scale;             /* actual / predicted block time */
   int fail_dispatch_after;  /* -1: never */
   int dispatched;
@@ -48,6 +49,7 @@ static int f_dispatch(void *impl, const mts_decision_t *d, const mts_query_t *q)
   f->dispatched++;
   f->q[f->n] = d->query;
   f->end[f->n] = f->now + (int64_t)(d->predicted_us * f->scale);
+  f->start[f->n] = f->now;
   f->n++;
   return 0;
 }
@@ -62,9 +64,10 @@ static int f_wait(void *impl, int64_t deadline, int64_t expect, mts_completion_e
     if (f->end[best] > f->now) f->now = f->end[best];
     ev->query = f->q[best];
     ev->ok = 1;
-    ev->exec_us = 1;
+    ev->exec_us = (double)(f->end[best] - f->start[best]); /* as a worker reports it */
     f->q[best] = f->q[f->n - 1];
     f->end[best] = f->end[f->n - 1];
+    f->start[best] = f->start[f->n - 1];
     f->n--;
     return 1;
   }
