@@ -181,7 +181,11 @@ void mts_prof_key(mts_prof_t *p, const mts_model_t *m, const int *cc, int n_cc) 
   p->model_name = mts_xstrdup(mts_model_name(m));
   p->model_hash = mts_model_hash(m);
   if (mts_topology_read(t) != 0) snprintf(t->cpu_model, sizeof t->cpu_model, "unknown");
-  snprintf(p->cpu_model, sizeof p->cpu_model, "%s", t->cpu_model);
+#ifndef MTS_BUILD_FLAVOR
+#define MTS_BUILD_FLAVOR "unknown"
+#endif
+  /* the build flavour is part of the machine: sanitizer builds run slower */
+  snprintf(p->cpu_model, sizeof p->cpu_model, "%.100s [%s]", t->cpu_model, MTS_BUILD_FLAVOR);
   snprintf(p->dnnl_version, sizeof p->dnnl_version, "%d.%d.%d", dv->major, dv->minor, dv->patch);
   p->n_cc = n_cc < MTS_PROF_MAX_CC ? n_cc : MTS_PROF_MAX_CC;
   for (int i = 0; i < p->n_cc; i++) p->cc[i] = cc[i];
