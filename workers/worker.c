@@ -331,7 +331,7 @@ static int run_block(worker_t *w, const Mts__Dispatch *d, int64_t recv_us, const
   int rc = 0, li = -1;
   int cores[MTS_MAX_CORES];
   int n = (int)d->n_cores;
-  int64_t start = 0, end = 0;
+  int64_t start = 0, end = 0, bind0 = 0;
   c.query = d->query;
   c.model = d->model;
   c.first = d->first;
@@ -364,6 +364,7 @@ static int run_block(worker_t *w, const Mts__Dispatch *d, int64_t recv_us, const
       goto reply;
     }
   }
+  bind0 = mts_now_us();
   if ((rc = bind_team(w, cores, n)) != 0) {
     snprintf(err, sizeof err, "%s", mts_errmsg());
     goto reply;
@@ -397,8 +398,10 @@ reply:
             d->model >= 0 && d->model < w->n_models ? w->models[d->model].name : "?", d->first, d->last,
             d->version);
     for (int i = 0; i < n && i < (int)d->n_cores; i++) fprintf(w->log, "%s%d", i ? "," : "", d->cores[i]);
-    fprintf(w->log, "],\"sent_us\":%lld,\"recv_us\":%lld,\"start_us\":%lld,\"end_us\":%lld,\"status\":\"%s\"",
-            (long long)d->sent_us, (long long)recv_us, (long long)start, (long long)end, err[0] ? "error" : "ok");
+    fprintf(w->log,
+            "],\"sent_us\":%lld,\"recv_us\":%lld,\"bind_us\":%lld,\"start_us\":%lld,\"end_us\":%lld,\"status\":\"%s\"",
+            (long long)d->sent_us, (long long)recv_us, (long long)bind0, (long long)start, (long long)end,
+            err[0] ? "error" : "ok");
     if (!err[0]) {
       fprintf(w->log, ",\"layer_us\":[");
       for (size_t i = 0; i < c.n_layer_us; i++) fprintf(w->log, "%s%.1f", i ? "," : "", c.layer_us[i]);

@@ -71,7 +71,7 @@ for path in logs:
             continue
         if not set(b["cores"]) <= homes[b["rank"]]:
             die("%s:%d: cores %s outside home %s" % (path, ln, b["cores"], sorted(homes[b["rank"]])))
-        if not b["sent_us"] <= b["recv_us"] <= b["start_us"] <= b["end_us"]:
+        if not b["sent_us"] <= b["recv_us"] <= b["bind_us"] <= b["start_us"] <= b["end_us"]:
             die("%s:%d: times out of order" % (path, ln))
         for c in b["cores"]:
             by_core[c].append((b["start_us"], b["end_us"], path, ln))
