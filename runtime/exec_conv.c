@@ -93,6 +93,45 @@ static int finish_version(mts__cs_t *cs, int from, int rc, const char *impl) {
   return 0;
 }
 
+/* Fixes a version's layouts from pd (made at the first core count):
+ * the first implementation, in oneDNN's order, whose layouts also have a
+ * fast (non-reference) implementation at every other core count.  Weights
+ * are reordered once, for one layout, and oneDNN 2.6's brgemm convolution
+ * blocks them differently per thread count (GoogLeNet's 528 -> 256 1x1
+ * layer: by 32 on one thread; on two only its reference convolution took
+ * that layout, 0.3-0.5 s instead of 0.3 ms). */
+static int conv_fix_layouts(mts__cs_t *cs, dnnl_convolution_desc_t *cd, const_dnnl_primitive_attr_t attr,
+                            dnnl_primitive_desc_t *pd) {
+  dnnl_convolution_desc_t any = *cd, f = *cd;
+  dnnl_primitive_desc_iterator_t it = NULL;
+  f.src_desc = *dnnl_primitive_desc_query_md(*pd, dnnl_query_src_md, 0);
+  f.weights_desc = *dnnl_primitive_desc_query_md(*pd, dnnl_query_weights_md, 0);
+  f.dst_desc = *dnnl_primitive_desc_query_md(*pd, dnnl_query_dst_md, 0);
+  if (cs->m->n_cc > 1 && !mts__fast_at_all_cc(cs, &f, attr) &&
+      dnnl_primitive_desc_iterator_create(&it, &any, attr, cs->m->eng, NULL) == dnnl_success) {
+    do {
+      dnnl_primitive_desc_t c = dnnl_primitive_desc_iterator_fetch(it);
+      const char *info = NULL;
+      if (!c) break;
+      dnnl_primitive_desc_query(c, dnnl_query_impl_info_str, 0, &info);
+      dnnl_convolution_desc_t g = any;
+      g.src_desc = *dnnl_primitive_desc_query_md(c, dnnl_query_src_md, 0);
+      g.weights_desc = *dnnl_primitive_desc_query_md(c, dnnl_query_weights_md, 0);
+      g.dst_desc = *dnnl_primitive_desc_query_md(c, dnnl_query_dst_md, 0);
+      if (info && strncmp(info, "ref", 3) && mts__fast_at_all_cc(cs, &g, attr)) {
+        dnnl_primitive_desc_destroy(*pd);
+        *pd = c;
+        f = g;
+        break;
+      }
+      dnnl_primitive_desc_destroy(c);
+    } while (dnnl_primitive_desc_iterator_next(it) == dnnl_success);
+    dnnl_primitive_desc_iterator_destroy(it);
+  }
+  *cd = f;
+  return 0;
+}
+
 /* Other oneDNN implementations of the same convolution (same input and
  * output layouts, weights in whatever layout each wants); "ref" ones are
  * too slow to be worth a version. */
@@ -171,7 +210,7 @@ static void conv_nhwc(mts__cs_t *cs, const mts_node_t *n, const dnnl_convolution
                                dnnl_format_tag_any);
   mts__set_threads(cs->m->cc[0]);
   MTS__DNNL(dnnl_primitive_desc_create(&pd, &cd, attr, cs->m->eng, NULL), lname);
-  cd.weights_desc = *dnnl_primitive_desc_query_md(pd, dnnl_query_weights_md, 0);
+  if ((rc = conv_fix_layouts(cs, &cd, attr, &pd))) goto out;
   int wc = weights_for(cs, &cd.weights_desc, w_user, wdata, wc0);
   if (wc < 0) {
     rc = wc;
@@ -273,9 +312,7 @@ int mts__build_conv(mts__cs_t *cs, const mts_node_t *n) {
                                                        pl, pr), n->name);
   if ((rc = mts__make_attr(cs, n, &attr, 1.0f))) goto out;
   MTS__DNNL(dnnl_primitive_desc_create(&pd, &cd, attr, cs->m->eng, NULL), n->name);
-  cd.src_desc = *dnnl_primitive_desc_query_md(pd, dnnl_query_src_md, 0);
-  cd.weights_desc = *dnnl_primitive_desc_query_md(pd, dnnl_query_weights_md, 0);
-  cd.dst_desc = *dnnl_primitive_desc_query_md(pd, dnnl_query_dst_md, 0);
+  if ((rc = conv_fix_layouts(cs, &cd, attr, &pd))) goto out;
   int wc = mts__const_reordered(cs, &w_user, W->data, &cd.weights_desc);
   if (wc < 0) {
     rc = wc;

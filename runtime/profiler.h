@@ -54,7 +54,9 @@
 #define MTS_PROF_MAX_VER 8      /* versions per layer kept in a profile */
 #define MTS_PROF_MAX_LEVELS 4   /* co-runner levels */
 #define MTS_PROF_MAX_CC 64
-#define MTS_PROF_FORMAT 1       /* bump when the meaning of a cached field changes */
+#define MTS_PROF_FORMAT 2       /* bump when the meaning of a cached field changes (2: per-core-count
+                                   layouts fixed, see conv_fix_layouts: format-1 profiles hold
+                                   reference-convolution timings at 2+ cores) */
 /* A profile measured while other processes (or the hypervisor, as steal
  * time) took more than this share of the measured cores is not cached: one
  * taken on a busy machine would otherwise stay and mislead every later run
