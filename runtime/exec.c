@@ -181,9 +181,8 @@ static int is_ref(dnnl_primitive_desc_t pd) {
  * (NULL when there is none).  Memory descriptors fixed by the first core
  * count (weights reordered once, for its implementation) can rule out that
  * implementation at another thread count: oneDNN 2.6's brgemm convolution
- * blocks weights by 32 for one thread and by 48 or 64 for two, and
- * dnnl_primitive_desc_create then returns its reference convolution — GoogLeNet's
- * 528 -> 256 1x1 layer took 0.3-0.5 s instead of 0.3 ms on two cores. */
+ * blocks weights per thread count, and dnnl_primitive_desc_create then
+ * returns its reference convolution (see conv_fix_layouts, exec_conv.c). */
 static dnnl_primitive_desc_t pd_first_non_ref(mts__cs_t *cs, const void *desc, const_dnnl_primitive_attr_t attr) {
   dnnl_primitive_desc_iterator_t it = NULL;
   dnnl_primitive_desc_t got = NULL;
