@@ -171,9 +171,9 @@ int mts__tensor_plain(mts__cs_t *cs, int t, int *kind, int *id, dnnl_memory_desc
   return 0;
 }
 
-static int is_ref(dnnl_primitive_desc_t pd) {
+int mts__is_ref(const_dnnl_primitive_desc_t pd) {
   const char *info = NULL;
-  dnnl_primitive_desc_query(pd, dnnl_query_impl_info_str, 0, &info);
+  if (pd) dnnl_primitive_desc_query(pd, dnnl_query_impl_info_str, 0, &info);
   return !info || !strncmp(info, "ref", 3);
 }
 
@@ -190,7 +190,7 @@ static dnnl_primitive_desc_t pd_first_non_ref(mts__cs_t *cs, const void *desc, c
   do {
     dnnl_primitive_desc_t pd = dnnl_primitive_desc_iterator_fetch(it);
     if (!pd) break;
-    if (!is_ref(pd)) {
+    if (!mts__is_ref(pd)) {
       got = pd;
       break;
     }
@@ -218,7 +218,7 @@ int mts__make_prims(mts__cs_t *cs, mts__step_t *s, const void *desc,
   const char *lname = cs->g->nodes[cs->node].name;
   int rc = 0;
   dnnl_primitive_desc_t pd = pd0;
-  int ref0 = is_ref(pd0);
+  int ref0 = mts__is_ref(pd0);
   for (int c = 0; c < m->n_cc; c++) {
     mts__set_threads(m->cc[c]);
     if (c > 0) {
@@ -242,7 +242,7 @@ int mts__make_prims(mts__cs_t *cs, mts__step_t *s, const void *desc,
         }
       } else {
         MTS__DNNL(dnnl_primitive_desc_create(&pd, desc, attr, m->eng, NULL), lname);
-        dnnl_primitive_desc_t fast = !ref0 && is_ref(pd) ? pd_first_non_ref(cs, desc, attr) : NULL;
+        dnnl_primitive_desc_t fast = !ref0 && mts__is_ref(pd) ? pd_first_non_ref(cs, desc, attr) : NULL;
         if (fast) {
           dnnl_primitive_desc_destroy(pd);
           pd = fast;

@@ -100,8 +100,8 @@ static int finish_version(mts__cs_t *cs, int from, int rc, const char *impl) {
  * blocks them differently per thread count (GoogLeNet's 528 -> 256 1x1
  * layer: by 32 on one thread; on two only its reference convolution took
  * that layout, 0.3-0.5 s instead of 0.3 ms). */
-static int conv_fix_layouts(mts__cs_t *cs, dnnl_convolution_desc_t *cd, const_dnnl_primitive_attr_t attr,
-                            dnnl_primitive_desc_t *pd) {
+static void conv_fix_layouts(mts__cs_t *cs, dnnl_convolution_desc_t *cd, const_dnnl_primitive_attr_t attr,
+                             dnnl_primitive_desc_t *pd) {
   dnnl_convolution_desc_t any = *cd, f = *cd;
   dnnl_primitive_desc_iterator_t it = NULL;
   f.src_desc = *dnnl_primitive_desc_query_md(*pd, dnnl_query_src_md, 0);
@@ -111,14 +111,12 @@ static int conv_fix_layouts(mts__cs_t *cs, dnnl_convolution_desc_t *cd, const_dn
       dnnl_primitive_desc_iterator_create(&it, &any, attr, cs->m->eng, NULL) == dnnl_success) {
     do {
       dnnl_primitive_desc_t c = dnnl_primitive_desc_iterator_fetch(it);
-      const char *info = NULL;
       if (!c) break;
-      dnnl_primitive_desc_query(c, dnnl_query_impl_info_str, 0, &info);
       dnnl_convolution_desc_t g = any;
       g.src_desc = *dnnl_primitive_desc_query_md(c, dnnl_query_src_md, 0);
       g.weights_desc = *dnnl_primitive_desc_query_md(c, dnnl_query_weights_md, 0);
       g.dst_desc = *dnnl_primitive_desc_query_md(c, dnnl_query_dst_md, 0);
-      if (info && strncmp(info, "ref", 3) && mts__fast_at_all_cc(cs, &g, attr)) {
+      if (!mts__is_ref(c) && mts__fast_at_all_cc(cs, &g, attr)) {
         dnnl_primitive_desc_destroy(*pd);
         *pd = c;
         f = g;
@@ -129,7 +127,6 @@ static int conv_fix_layouts(mts__cs_t *cs, dnnl_convolution_desc_t *cd, const_dn
     dnnl_primitive_desc_iterator_destroy(it);
   }
   *cd = f;
-  return 0;
 }
 
 /* Other oneDNN implementations of the same convolution (same input and
@@ -155,7 +152,7 @@ static void conv_alt_impls(mts__cs_t *cs, const mts_node_t *n, const dnnl_convol
     const char *info = NULL;
     if (!pd) break;
     dnnl_primitive_desc_query(pd, dnnl_query_impl_info_str, 0, &info);
-    int seen = !info || !strncmp(info, "ref", 3);
+    int seen = mts__is_ref(pd);
     for (int v = 0; v < L->n_ver && !seen; v++) seen = !strcmp(L->impl[v], info);
     if (seen) {
       dnnl_primitive_desc_destroy(pd);
@@ -210,7 +207,7 @@ static void conv_nhwc(mts__cs_t *cs, const mts_node_t *n, const dnnl_convolution
                                dnnl_format_tag_any);
   mts__set_threads(cs->m->cc[0]);
   MTS__DNNL(dnnl_primitive_desc_create(&pd, &cd, attr, cs->m->eng, NULL), lname);
-  if ((rc = conv_fix_layouts(cs, &cd, attr, &pd))) goto out;
+  conv_fix_layouts(cs, &cd, attr, &pd);
   int wc = weights_for(cs, &cd.weights_desc, w_user, wdata, wc0);
   if (wc < 0) {
     rc = wc;
@@ -312,7 +309,7 @@ int mts__build_conv(mts__cs_t *cs, const mts_node_t *n) {
                                                        pl, pr), n->name);
   if ((rc = mts__make_attr(cs, n, &attr, 1.0f))) goto out;
   MTS__DNNL(dnnl_primitive_desc_create(&pd, &cd, attr, cs->m->eng, NULL), n->name);
-  if ((rc = conv_fix_layouts(cs, &cd, attr, &pd))) goto out;
+  conv_fix_layouts(cs, &cd, attr, &pd);
   int wc = mts__const_reordered(cs, &w_user, W->data, &cd.weights_desc);
   if (wc < 0) {
     rc = wc;

@@ -180,6 +180,9 @@ int mts__add_reorder(mts__cs_t *cs, const dnnl_memory_desc_t *smd, int skind, in
 int mts__make_prims(mts__cs_t *cs, mts__step_t *s, const void *desc,
                     const_dnnl_primitive_attr_t attr, dnnl_primitive_desc_t pd0);
 /* The primitive descriptor of a given implementation (by impl_info_str). */
+/* 1 when pd is one of oneDNN's reference implementations (or has no name):
+ * too slow to be a version or a fallback. */
+int mts__is_ref(const_dnnl_primitive_desc_t pd);
 /* 1 when, with the memory descriptors of desc fixed, every core count of
  * the model but the first has a non-reference implementation. */
 int mts__fast_at_all_cc(mts__cs_t *cs, const void *desc, const_dnnl_primitive_attr_t attr);

@@ -541,9 +541,7 @@ static int build_binary(mts__cs_t *cs, const mts_node_t *n) {
       dmd = m0;
       if (dnnl_binary_desc_init(&bd, algs[bop], &m0, &m1b, &dmd) == dnnl_success &&
           dnnl_primitive_desc_create(&pd, &bd, NULL, cs->m->eng, NULL) == dnnl_success) {
-        const char *info = NULL;
-        dnnl_primitive_desc_query(pd, dnnl_query_impl_info_str, 0, &info);
-        if (info && strncmp(info, "ref", 3)) {
+        if (!mts__is_ref(pd)) {
           m1 = m1b;
           goto have_pd;
         }
