@@ -4,6 +4,8 @@
 #ifndef MTS_CLI_H
 #define MTS_CLI_H
 
+#include "coordinator/sched.h"
+
 /* mtserve run: one model outside MPI (cli/run.c). */
 int mts_cli_run(int argc, char **argv);
 /* mtserve export: a zoo model as an .onnx file (cli/export.c). */
@@ -20,5 +22,9 @@ int mts_cli_report(int argc, char **argv);
 int mts_cli_trace(int argc, char **argv);
 /* mtserve profile: per-layer, per-core-count, per-version profile with the cache (cli/profile_cmd.c). */
 int mts_cli_profile(int argc, char **argv);
+
+/* "KN,KL" (two non-negative numbers) into *m: 0, or -1 when malformed
+ * (cli/sim_cmd.c; sim's and sweep's --interference, --model-interference). */
+int mts_cli_interf_pair(const char *s, mts_interf_model_t *m);
 
 #endif

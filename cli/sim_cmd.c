@@ -57,7 +57,7 @@ static void usage(FILE *f) {
           "           --llc-domains 4 --policy mts\n");
 }
 
-static int pair(const char *s, mts_interf_model_t *m) {
+int mts_cli_interf_pair(const char *s, mts_interf_model_t *m) {
   char *end;
   m->k_node = strtod(s, &end);
   if (*end != ',') return -1;
@@ -105,7 +105,7 @@ int mts_cli_sim(int argc, char **argv) {
       break;
     case 'I':
     case 'M':
-      if (pair(optarg, c == 'I' ? &truth : &model)) {
+      if (mts_cli_interf_pair(optarg, c == 'I' ? &truth : &model)) {
         bad = fprintf(stderr, "mtserve sim: --%s needs KN,KL (two non-negative numbers), not '%s'\n",
                       c == 'I' ? "interference" : "model-interference", optarg);
       } else if (c == 'I') {

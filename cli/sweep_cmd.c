@@ -45,6 +45,9 @@ static void usage(FILE *f) {
           "  --nodes M              nodes (default 1)\n"
           "  --noise SIGMA          block-time noise (default 0.05)\n"
           "  --dispatch-us US       per-block cost (default 30)\n"
+          "  --interference KN,KL   the machine's interference (default 0.5,0.3: a block beside a\n"
+          "                         fully busy node runs 1.8x slower; scripts/interference fits it)\n"
+          "  --model-interference KN,KL  the scheduler's estimate (default 0.5,0.3)\n"
           " mpi:\n"
           "  --ranks N              mpirun -np (default: online CPUs + 1)\n"
           "  --home llc|node        worker homes (serve's --home)\n"
@@ -80,8 +83,10 @@ int mts_cli_sweep(int argc, char **argv) {
       {"mpirun", required_argument, 0, 'm'},   {"help", no_argument, 0, 'h'},
       {"horizon", required_argument, 0, 'Z'},
       {"cores-per-query", required_argument, 0, 'K'}, {"max-inflight", required_argument, 0, 'I'},
+      {"interference", required_argument, 0, 'J'}, {"model-interference", required_argument, 0, 'M'},
       {0, 0, 0, 0}};
   mts_sweep_opts_t o;
+  mts_interf_model_t truth, model;
   char out_dir[4096];
   int c, plots = 1, grid_set = 0;
   char *end;
@@ -143,6 +148,15 @@ int mts_cli_sweep(int argc, char **argv) {
       else o.solo_iters = (int)v;
       break;
     }
+    case 'J':
+    case 'M':
+      if (mts_cli_interf_pair(optarg, c == 'J' ? &truth : &model)) {
+        fprintf(stderr, "mtserve sweep: --%s needs KN,KL (two non-negative numbers), not '%s'\n", name, optarg);
+        return 2;
+      }
+      if (c == 'J') o.truth = &truth;
+      else o.model = &model;
+      break;
     case 'h': usage(stdout); return 0;
     default: return 2;
     }

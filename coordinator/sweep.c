@@ -96,6 +96,8 @@ static int run_sim(ctx_t *c, const char *policy, uint64_t seed, double scale, co
   so.seed = seed;
   so.noise = o->noise;
   so.dispatch_us = o->dispatch_us;
+  so.truth = o->truth;
+  so.model = o->model;
   so.horizon = o->horizon;
   so.cores_per_query = o->cores_per_query;
   so.max_inflight = o->max_inflight;
@@ -441,6 +443,10 @@ static int write_meta(ctx_t *c, char pol[][32], int np) {
     json_object_set_new(m, "nodes", json_integer(o->nodes));
     json_object_set_new(m, "noise", json_real(o->noise));
     json_object_set_new(m, "dispatch_us", json_real(o->dispatch_us));
+    json_object_set_new(m, "interference", json_pack("[f,f]", o->truth ? o->truth->k_node : MTS_INTERF_K_NODE,
+                                                     o->truth ? o->truth->k_llc : MTS_INTERF_K_LLC));
+    json_object_set_new(m, "model_interference", json_pack("[f,f]", o->model ? o->model->k_node : MTS_INTERF_K_NODE,
+                                                           o->model ? o->model->k_llc : MTS_INTERF_K_LLC));
     json_object_set_new(m, "profile", json_string(o->profile_path));
     json_object_set_new(m, "profile_source", json_string(c->prof->source));
     json_object_set_new(m, "profile_extrapolation", json_string(c->prof->extrapolation));

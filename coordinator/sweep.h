@@ -36,6 +36,8 @@
 
 #include <stdint.h>
 
+#include "coordinator/sched.h"
+
 #define MTS_SWEEP_MAX_POLICIES 8
 #define MTS_SWEEP_MAX_SEEDS 16
 
@@ -52,6 +54,8 @@ typedef struct {
   int nodes;                  /* default 1 */
   double noise;               /* block-time noise sigma (default 0.05) */
   double dispatch_us;         /* per-block cost (default 30) */
+  const mts_interf_model_t *truth;  /* the modelled machine's interference (NULL: MTS_INTERF_K_*) */
+  const mts_interf_model_t *model;  /* the scheduler's estimate (NULL: MTS_INTERF_K_*) */
   /* mpi */
   int ranks;                  /* -np (default: online CPUs + 1) */
   const char *home_mode;      /* "llc" or "node" (NULL: serve's default) */

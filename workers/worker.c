@@ -92,6 +92,8 @@ static int inject_fault(worker_t *w, char *err, size_t n) {
   return 0;
 }
 
+static int64_t tv_us(const struct timeval *t) { return (int64_t)t->tv_sec * 1000000 + t->tv_usec; }
+
 static double cpu_ms(void) {
   struct rusage ru;
   getrusage(RUSAGE_SELF, &ru);
@@ -332,6 +334,8 @@ static int run_block(worker_t *w, const Mts__Dispatch *d, int64_t recv_us, const
   int cores[MTS_MAX_CORES];
   int n = (int)d->n_cores;
   int64_t start = 0, end = 0, bind0 = 0;
+  struct rusage ru0, ru1;
+  int have_ru = 0;
   c.query = d->query;
   c.model = d->model;
   c.first = d->first;
@@ -364,6 +368,7 @@ static int run_block(worker_t *w, const Mts__Dispatch *d, int64_t recv_us, const
       goto reply;
     }
   }
+  if (w->log) have_ru = getrusage(RUSAGE_SELF, &ru0) == 0;
   bind0 = mts_now_us();
   if ((rc = bind_team(w, cores, n)) != 0) {
     snprintf(err, sizeof err, "%s", mts_errmsg());
@@ -373,6 +378,7 @@ static int run_block(worker_t *w, const Mts__Dispatch *d, int64_t recv_us, const
   start = mts_now_us();
   rc = mts_model_run(wm->m, w->live[li].ctx, d->first, d->last, n, d->version, w->layer_us);
   end = mts_now_us();
+  if (have_ru && getrusage(RUSAGE_SELF, &ru1) == 0) have_ru = 2;
   if (rc) snprintf(err, sizeof err, "%s", mts_errmsg());
   c.n_layer_us = (size_t)(d->last - d->first);
   c.layer_us = w->layer_us;
@@ -402,6 +408,11 @@ reply:
             "],\"sent_us\":%lld,\"recv_us\":%lld,\"bind_us\":%lld,\"start_us\":%lld,\"end_us\":%lld,\"status\":\"%s\"",
             (long long)d->sent_us, (long long)recv_us, (long long)bind0, (long long)start, (long long)end,
             err[0] ? "error" : "ok");
+    if (have_ru == 2) /* the whole process from bind to end: where a stalled block's time went */
+      fprintf(w->log, ",\"cpu_us\":%lld,\"nivcsw\":%ld,\"nvcsw\":%ld,\"minflt\":%ld,\"majflt\":%ld",
+              (long long)(tv_us(&ru1.ru_utime) + tv_us(&ru1.ru_stime) - tv_us(&ru0.ru_utime) - tv_us(&ru0.ru_stime)),
+              ru1.ru_nivcsw - ru0.ru_nivcsw, ru1.ru_nvcsw - ru0.ru_nvcsw, ru1.ru_minflt - ru0.ru_minflt,
+              ru1.ru_majflt - ru0.ru_majflt);
     if (!err[0]) {
       fprintf(w->log, ",\"layer_us\":[");
       for (size_t i = 0; i < c.n_layer_us; i++) fprintf(w->log, "%s%.1f", i ? "," : "", c.layer_us[i]);

@@ -73,6 +73,9 @@ for path in logs:
             die("%s:%d: cores %s outside home %s" % (path, ln, b["cores"], sorted(homes[b["rank"]])))
         if not b["sent_us"] <= b["recv_us"] <= b["bind_us"] <= b["start_us"] <= b["end_us"]:
             die("%s:%d: times out of order" % (path, ln))
+        ru = [b.get(k) for k in ("cpu_us", "nivcsw", "nvcsw", "minflt", "majflt")]
+        if not all(isinstance(x, int) and x >= 0 for x in ru):
+            die("%s:%d: resource usage missing or negative: %s" % (path, ln, ru))
         for c in b["cores"]:
             by_core[c].append((b["start_us"], b["end_us"], path, ln))
         by_query[b["query"]].append((b["first"], b["last"], b["rank"]))
