@@ -51,8 +51,9 @@ typedef struct {
  * fraction f_node busy, runs (1 + sens * (k_node * f_node + k_llc * f_llc))
  * times slower than solo.  Defaults (k_node 0.5, k_llc 0.3) are calibrated
  * on DESIGN.md section 1: four GoogLeNet tasks filling one CPU run 1.8x
- * slower than one.  The scheduler multiplies it by a correction factor, the
- * EWMA of observed/predicted block time. */
+ * slower than one.  The scheduler scales both by what it learns of the
+ * machine (mts_sched_interference_scale) and multiplies the slowdown by a
+ * correction factor, the median of recent observed/predicted block times. */
 typedef struct {
   double k_node, k_llc;
 } mts_interf_model_t;
@@ -211,6 +212,12 @@ int mts_sched_node_cores(const mts_sched_t *s, int node);
 /* Predicted interference slowdown for a block of sensitivity sens on
  * worker w now, including the observed/predicted correction. */
 double mts_sched_slowdown(const mts_sched_t *s, int w, double sens);
+/* The slowdown (without the correction) it would see if `extra` more of w's
+ * home cores were busy with other blocks. */
+double mts_sched_slowdown_shared(const mts_sched_t *s, int w, double sens, int extra);
+/* Learned scale of the interference model's k_node, k_llc (1 at start; see
+ * IF_WIN in sched.c). */
+double mts_sched_interference_scale(const mts_sched_t *s);
 /* EWMA of observed/predicted block time (1 at start) and of the conflict
  * indicator per dispatch (0 at start). */
 double mts_sched_correction(const mts_sched_t *s);

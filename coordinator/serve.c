@@ -727,6 +727,8 @@ int mts_coordinator_main(const mts_serve_opts_t *o) {
     json_object_set_new(extra, "warmup_s", json_real(warmup));
     json_object_set_new(extra, "rate_scale", json_real(o->rate_scale > 0 ? o->rate_scale : 1.0));
     json_object_set_new(extra, "dispatches", json_integer(mts_sched_dispatches(sched)));
+    json_object_set_new(extra, "final_correction", json_real(mts_sched_correction(sched)));
+    json_object_set_new(extra, "interference_scale", json_real(mts_sched_interference_scale(sched)));
     json_object_set_new(extra, "conflicts", json_integer(mts_sched_conflicts(sched)));
     json_object_set_new(extra, "decide_us_p50", json_real(res.decide_us_p50));
     json_object_set_new(extra, "decide_us_p99", json_real(res.decide_us_p99));

@@ -228,6 +228,7 @@ int mts_sim_run(const mts_sim_opts_t *o, mts_sim_result_t *res) {
     json_object_set_new(im, "calibration", json_string("DESIGN.md section 1: four GoogLeNet tasks filling one CPU "
                                                        "run 1.8x slower than one (k_node + k_llc = 0.8)"));
     json_object_set_new(im, "final_correction", json_real(mts_sched_correction(sched)));
+    json_object_set_new(im, "learned_scale", json_real(mts_sched_interference_scale(sched)));
     json_object_set_new(extra, "interference", im);
     json_object_set_new(extra, "noise_sigma", json_real(o->noise));
     json_object_set_new(extra, "dispatch_us", json_real(o->dispatch_us));

@@ -465,6 +465,59 @@ static void test_correction_ignores_outliers(void **state) {
   fx_free(f);
 }
 
+/* ---- learned interference scale ------------------------------------------------------ */
+/* Solo time of a dispatched block of m6 (version 0). */
+static double block_solo(const mts_decision_t *d) {
+  double t = 0;
+  for (int l = d->first; l < d->last; l++) t += solo(l, d->n_cores);
+  return t;
+}
+
+/* Two one-core workers on one node (the fixture's k_node 2: a block beside
+ * a busy core is predicted 2x slower).  Rounds of one query alone and of
+ * two side by side; blocks run `beside` times their solo time when they
+ * shared the node, else their solo time.  Returns the learned scale. */
+static double learn_rounds(double beside, int rounds, int shared) {
+  fx_t *f = fx_make("mts", 2, 2, 1, 0, 1e6, 1e6, gran_model);
+  mts_decision_t d[8];
+  int64_t now = 0;
+  for (int r = 0; r < rounds; r++) {
+    int pair = shared && r % 2;
+    size_t a = arrive(f, now, 0), b = pair ? arrive(f, now, 1) : 0;
+    int n = mts_sched_decide(f->s, now, d, 8);
+    assert_int_equal(n, pair ? 2 : 1);
+    double t = 0;
+    for (int i = 0; i < n; i++) {
+      double e = block_solo(&d[i]) * (pair ? beside : 1.0);
+      if (e > t) t = e;
+      mts_sched_complete(f->s, d[i].query, 1, now + (int64_t)e, e);
+    }
+    assert_int_equal(f->q[a].state, MTS_Q_COMPLETED);
+    if (pair) assert_int_equal(f->q[b].state, MTS_Q_COMPLETED);
+    now += (int64_t)t + 1000;
+  }
+  double alpha = mts_sched_interference_scale(f->s);
+  /* what a block on worker 0 would suffer if worker 1's core were busy */
+  double share = mts_sched_slowdown_shared(f->s, 0, 1.0, 1);
+  assert_float_equal(share, 1 + alpha * 2.0 * 0.5, 1e-9);
+  fx_free(f);
+  return alpha;
+}
+
+static void test_interference_scale_learned(void **state) {
+  (void)state;
+  /* the machine's co-runners cost 10% where the model says 100%: the
+   * scale falls from 1 to about 0.1 (the pair's second block completes
+   * alone, so its mean exposure is half: 0.1-0.2) */
+  double a = learn_rounds(1.10, 60, 1);
+  assert_true(a > 0.05 && a < 0.25);
+  /* as the model says: about 1 */
+  a = learn_rounds(2.0, 60, 1);
+  assert_true(a > 0.8 && a < 2.01);
+  /* no block ever shared the node: nothing to learn from, the model stands */
+  assert_float_equal(learn_rounds(1.10, 60, 0), 1.0, 1e-12);
+}
+
 /* ---- invariants on random traces, every policy ------------------------------------- */
 static void test_random_invariants_all_policies(void **state) {
   (void)state;
@@ -580,6 +633,7 @@ int main(void) {
       cmocka_unit_test(test_admission_and_best_effort),
       cmocka_unit_test(test_static_partition),
       cmocka_unit_test(test_correction_tracks_observed_time), cmocka_unit_test(test_correction_ignores_outliers),
+      cmocka_unit_test(test_interference_scale_learned),
       cmocka_unit_test(test_random_invariants_all_policies),
       cmocka_unit_test(test_profile_json_extrapolated),
       cmocka_unit_test(test_profile_3990x),
