@@ -16,8 +16,10 @@
  *   that is exactly on schedule — fewer would make the query late anyway
  *   and hold the worker for long;
  * - work-conserving: idle cores help nobody, so a block takes more of the
- *   free cores while its core-time stays within 1/0.7 of the schedule-
- *   keeping count's and it still speeds up.  With the 3990X curves, which
+ *   free cores while its core-time stays within what sharing would cost
+ *   (its slowdown beside others under the interference the scheduler has
+ *   learned, sched.c IF_WIN; at most 1/0.7) of the schedule-keeping
+ *   count's and it still speeds up.  With the 3990X curves, which
  *   scale well to 16 cores, a query alone on many cores also escapes
  *   co-runner interference; beyond ~32 threads they flatten and the rest
  *   is left to others.  (Sim, veltair profile: a fair share free/waiting
