@@ -28,6 +28,8 @@ typedef struct {
   double sat, worst_sat, mean_ms, p99_ms, util;
   int worst_tenant, pass;
   int64_t arrived, completed, dropped;
+  int64_t worst_arrived, worst_missed; /* the worst tenant's measured queries and misses: a
+                                          verdict on a few dozen queries rests on one or two */
 } point_t;
 
 typedef struct {
@@ -73,6 +75,8 @@ static void judge(ctx_t *c, const mts_stats_t *overall, const mts_stats_t *tenan
       pt->worst_sat = tenant[t].satisfaction;
       pt->worst_tenant = t;
     }
+  pt->worst_arrived = n > 0 ? tenant[pt->worst_tenant].arrived : 0;
+  pt->worst_missed = n > 0 ? tenant[pt->worst_tenant].arrived - tenant[pt->worst_tenant].satisfied : 0;
   /* An empty run proves nothing: it does not pass. */
   pt->pass = pt->arrived > 0 && pt->sat >= c->o->target && pt->worst_sat >= c->o->target;
 }
@@ -136,7 +140,9 @@ static int read_summary(ctx_t *c, const char *dir, point_t *pt) {
   ov.failed = json_integer_value(json_object_get(ovj, "failed"));
   json_array_foreach(ts, i, v) {
     if (n >= MTS_MAX_TENANTS) break;
-    tn[n++].satisfaction = json_number_value(json_object_get(v, "satisfaction"));
+    tn[n].satisfaction = json_number_value(json_object_get(v, "satisfaction"));
+    tn[n].arrived = json_integer_value(json_object_get(v, "arrived"));
+    tn[n++].satisfied = json_integer_value(json_object_get(v, "satisfied"));
   }
   double util = json_number_value(json_object_get(json_object_get(root, "extra"), "core_utilisation"));
   judge(c, &ov, tn, n, util, pt);
@@ -243,15 +249,16 @@ static int point(ctx_t *c, const char *policy, uint64_t seed, double scale, cons
     rc = run_sim(c, policy, seed, scale, keep, pt);
   }
   if (rc) return rc;
-  fprintf(c->points, "%s,%llu,%s,%.6g,%.6g,%.6f,%s,%.6f,%d,%.4f,%.4f,%lld,%lld,%lld,%.4f\n", policy,
+  fprintf(c->points, "%s,%llu,%s,%.6g,%.6g,%.6f,%s,%.6f,%d,%.4f,%.4f,%lld,%lld,%lld,%.4f,%lld,%lld\n", policy,
           (unsigned long long)seed, phase, scale, scale * c->rate_sum, pt->sat,
           c->w->tenants[pt->worst_tenant].name, pt->worst_sat, pt->pass, pt->mean_ms, pt->p99_ms,
-          (long long)pt->arrived, (long long)pt->completed, (long long)pt->dropped, pt->util);
+          (long long)pt->arrived, (long long)pt->completed, (long long)pt->dropped, pt->util,
+          (long long)pt->worst_arrived, (long long)pt->worst_missed);
   fflush(c->points);
   if (!c->o->quiet)
-    fprintf(stderr, "  %-8s seed %llu  %-7s load x%-8.4g sat %.4f (worst %s %.4f) %s\n", policy,
-            (unsigned long long)seed, phase, scale, pt->sat, c->w->tenants[pt->worst_tenant].name, pt->worst_sat,
-            pt->pass ? "pass" : "FAIL");
+    fprintf(stderr, "  %-8s seed %llu  %-7s load x%-8.4g sat %.4f (worst %s %.4f: %lld of %lld missed) %s\n",
+            policy, (unsigned long long)seed, phase, scale, pt->sat, c->w->tenants[pt->worst_tenant].name,
+            pt->worst_sat, (long long)pt->worst_missed, (long long)pt->worst_arrived, pt->pass ? "pass" : "FAIL");
   return 0;
 }
 
@@ -536,7 +543,8 @@ int mts_sweep_run(const mts_sweep_opts_t *o_in) {
     goto out;
   }
   fprintf(c.points, "policy,seed,phase,rate_scale,offered_qps,satisfaction,worst_tenant,worst_satisfaction,pass,"
-                    "mean_ms,p99_ms,arrived,completed,dropped,core_utilisation\n");
+                    "mean_ms,p99_ms,arrived,completed,dropped,core_utilisation,worst_tenant_arrived,"
+                    "worst_tenant_missed\n");
 
   if (c.mpi && (rc = calibrate(&c, pol[0]))) goto out;
   if (c.mpi && (rc = write_meta(&c, pol, np))) goto out;

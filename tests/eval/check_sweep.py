@@ -43,7 +43,8 @@ def main():
     meta = json.load(open(os.path.join(d, "sweep.json")))
     seeds, target, tol = meta["seeds"], meta["target"], meta["tol"]
     pts = rows(os.path.join(d, "points.csv"),
-               ["policy", "seed", "phase", "rate_scale", "satisfaction", "worst_satisfaction", "pass"])
+               ["policy", "seed", "phase", "rate_scale", "satisfaction", "worst_satisfaction", "pass",
+                "worst_tenant_arrived", "worst_tenant_missed"])
     sw = rows(os.path.join(d, "sweep.csv"), ["policy", "seed", "max_rate_scale", "max_qps", "mean_ms_at_base"])
     sm = rows(os.path.join(d, "summary.csv"), ["policy", "max_scale_mean", "max_scale_min", "max_scale_max"])
     if [r["policy"] for r in sm] != pols:
@@ -52,6 +53,9 @@ def main():
         fail(f"sweep.csv has {len(sw)} rows, expected {len(pols) * seeds}")
     for p in pts:  # the pass rule, recomputed
         ok = float(p["satisfaction"]) >= target and float(p["worst_satisfaction"]) >= target
+        n, miss = int(p["worst_tenant_arrived"]), int(p["worst_tenant_missed"])
+        if not 0 <= miss <= n or (n and abs(1 - miss / n - float(p["worst_satisfaction"])) > 1e-5):
+            fail(f"points.csv row {p}: worst tenant's {miss} misses of {n} disagree with its satisfaction")
         if ok != (p["pass"] == "1"):
             fail(f"points.csv row {p} has pass={p['pass']} against target {target}")
     for r in sw:
