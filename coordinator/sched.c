@@ -45,6 +45,7 @@ typedef struct {
  * alpha is 1. */
 #define IF_WIN 31
 #define IF_MIN 8
+#define IF_EVERY 16
 
 struct mts_sched {
   mts_sched_config_t cfg;
@@ -81,7 +82,7 @@ struct mts_sched {
   double alpha;                 /* learned interference scale (see IF_WIN) */
   double if_lo[IF_WIN];          /* observed/solo of the last blocks that ran alone */
   double if_x[IF_WIN], if_y[IF_WIN]; /* exposure and observed/solo of the last that ran beside others */
-  int if_lo_n, if_lo_i, if_hi_n, if_hi_i;
+  int if_lo_n, if_lo_i, if_hi_n, if_hi_i, if_new;
   mts_interf_model_t im;
   int *grp, *grp_pend, n_grp;   /* workers with the same home form a group */
   int heap_ok;                  /* const_priority: ready[] is a heap */
@@ -414,7 +415,11 @@ static void learn_interference(mts_sched_t *s, double x, double y) {
   } else {
     return;
   }
-  if (s->if_lo_n < IF_MIN || s->if_hi_n < IF_MIN) return;
+  /* the medians move slowly: recomputed every IF_EVERY samples, not at
+   * each completion (two sorts per completion halved the sim's dispatch
+   * rate in bench_sched) */
+  if (s->if_lo_n < IF_MIN || s->if_hi_n < IF_MIN || ++s->if_new < IF_EVERY) return;
+  s->if_new = 0;
   memcpy(v, s->if_lo, (size_t)s->if_lo_n * sizeof *v);
   double base = median_of(v, s->if_lo_n);
   for (int i = 0; i < s->if_hi_n; i++) v[i] = (s->if_y[i] / base - 1) / s->if_x[i];
