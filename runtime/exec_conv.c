@@ -93,6 +93,15 @@ static int finish_version(mts__cs_t *cs, int from, int rc, const char *impl) {
   return 0;
 }
 
+/* cd with the src, weights and dst layouts pd chose. */
+static dnnl_convolution_desc_t with_layouts(const dnnl_convolution_desc_t *cd, const_dnnl_primitive_desc_t pd) {
+  dnnl_convolution_desc_t f = *cd;
+  f.src_desc = *dnnl_primitive_desc_query_md(pd, dnnl_query_src_md, 0);
+  f.weights_desc = *dnnl_primitive_desc_query_md(pd, dnnl_query_weights_md, 0);
+  f.dst_desc = *dnnl_primitive_desc_query_md(pd, dnnl_query_dst_md, 0);
+  return f;
+}
+
 /* Fixes a version's layouts from pd (made at the first core count):
  * the first implementation, in oneDNN's order, whose layouts also have a
  * fast (non-reference) implementation at every other core count.  Weights
@@ -102,20 +111,14 @@ static int finish_version(mts__cs_t *cs, int from, int rc, const char *impl) {
  * that layout, 0.3-0.5 s instead of 0.3 ms). */
 static void conv_fix_layouts(mts__cs_t *cs, dnnl_convolution_desc_t *cd, const_dnnl_primitive_attr_t attr,
                              dnnl_primitive_desc_t *pd) {
-  dnnl_convolution_desc_t any = *cd, f = *cd;
+  dnnl_convolution_desc_t any = *cd, f = with_layouts(cd, *pd);
   dnnl_primitive_desc_iterator_t it = NULL;
-  f.src_desc = *dnnl_primitive_desc_query_md(*pd, dnnl_query_src_md, 0);
-  f.weights_desc = *dnnl_primitive_desc_query_md(*pd, dnnl_query_weights_md, 0);
-  f.dst_desc = *dnnl_primitive_desc_query_md(*pd, dnnl_query_dst_md, 0);
   if (cs->m->n_cc > 1 && !mts__fast_at_all_cc(cs, &f, attr) &&
       dnnl_primitive_desc_iterator_create(&it, &any, attr, cs->m->eng, NULL) == dnnl_success) {
     do {
       dnnl_primitive_desc_t c = dnnl_primitive_desc_iterator_fetch(it);
       if (!c) break;
-      dnnl_convolution_desc_t g = any;
-      g.src_desc = *dnnl_primitive_desc_query_md(c, dnnl_query_src_md, 0);
-      g.weights_desc = *dnnl_primitive_desc_query_md(c, dnnl_query_weights_md, 0);
-      g.dst_desc = *dnnl_primitive_desc_query_md(c, dnnl_query_dst_md, 0);
+      dnnl_convolution_desc_t g = with_layouts(&any, c);
       if (!mts__is_ref(c) && mts__fast_at_all_cc(cs, &g, attr)) {
         dnnl_primitive_desc_destroy(*pd);
         *pd = c;
