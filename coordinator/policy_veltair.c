@@ -343,7 +343,7 @@ int mts__velt_plan(const mts_sched_t *s, const mts_query_t *q, int free_cores, i
      * learned for this machine — and never more than 1/greedy_eff.  With
      * the default model that is 1.4 on 2 cores (1/0.7 = 1.43: unchanged);
      * on a machine where co-runners cost little (this project's 2-vCPU VM:
-     * a block beside a busy core 1.00-1.16x) a block keeps to the cores it
+     * about 1.05x beside a busy node) a block keeps to the cores it
      * needs, leaving the rest to the next arrival instead of holding every
      * core with a block that runs at 58-86% efficiency. */
     int c2 = free_cores;

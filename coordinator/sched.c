@@ -33,7 +33,7 @@ typedef struct {
 
 /* The interference scale alpha multiplies the configured model's k_node and
  * k_llc: machines differ (DESIGN.md's 3990X: four GoogLeNets 1.8x slower;
- * this project's 2-vCPU VM: a block beside a busy core 1.00-1.16x), and no
+ * this project's 2-vCPU VM: about 1.05x beside a busy node), and no
  * counters tell which one this is.  It is learned from completions: y =
  * observed / profiled solo time against the block's exposure x (the mean of
  * its exposure at dispatch and at completion: co-runners come and go).  The
