@@ -26,7 +26,7 @@ cmp -s <(cut -d, -f1-4 "$TMP/sw/sweep.csv") <(cut -d, -f1-4 "$TMP/sw2/sweep.csv"
   || fail "same sweep, different max loads: $(cat "$TMP/sw/sweep.csv" "$TMP/sw2/sweep.csv")"
 
 # The machine's interference is the sim's to set, and sweep.json records it;
-# a machine without interference carries at least the load of the default one.
+# a machine without interference carries more than the default one (1.8x at full load).
 "$MTSERVE" sweep --workload tiny --policies fcfs --profile "$HERE/data/tiny-profile.json" --cores 2 \
   --duration 2 --seeds 1 --grid 0 --no-plots --quiet --interference 0,0 --out "$TMP/sw3" >/dev/null 2>&1 \
   || fail "sweep --interference 0,0 failed"
@@ -35,7 +35,7 @@ import csv, json, sys
 a, b = (json.load(open(d + "/sweep.json")) for d in sys.argv[1:])
 assert a["interference"] == [0.5, 0.3] and b["interference"] == [0.0, 0.0], (a["interference"], b["interference"])
 m = [min(float(r["max_rate_scale"]) for r in csv.DictReader(open(d + "/sweep.csv")) if r["policy"] == "fcfs") for d in sys.argv[1:]]
-assert m[1] >= m[0], m
+assert m[1] > 1.1 * m[0], m
 PY
 
 # Usage errors exit 2 with a message.
